@@ -1,0 +1,92 @@
+"""anyint-music: an asyncio SDK for AnyInt's AI Music routes, with a built-in callback receiver.
+
+async with AnyIntMusic() as client:
+    song = await client.generate(prompt="A bright summer pop song", model=Model.V5)
+    print(song.tracks[0].audio_url)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._client import AnyIntMusic
+from ._models import (
+    AlignedWord,
+    CoverResult,
+    LyricsResult,
+    LyricVariant,
+    Model,
+    MusicResult,
+    PersonaModel,
+    Stage,
+    StyleResult,
+    TaskEvent,
+    TaskKind,
+    TimestampedLyrics,
+    Track,
+    VocalGender,
+)
+from ._tasks import Task
+from .errors import (
+    AnyIntError,
+    APIConnectionError,
+    APIError,
+    AuthenticationError,
+    BadRequestError,
+    ClientClosedError,
+    ConfigurationError,
+    InsufficientCreditsError,
+    InvalidRequestError,
+    MalformedResponseError,
+    PermissionDeniedError,
+    RateLimitError,
+    ReceiverClosedError,
+    ServerError,
+    TaskFailedError,
+    TaskTimeoutError,
+)
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "AlignedWord",
+    "AnyIntError",
+    "AnyIntMusic",
+    "AuthenticationError",
+    "BadRequestError",
+    "ClientClosedError",
+    "ConfigurationError",
+    "CoverResult",
+    "InsufficientCreditsError",
+    "InvalidRequestError",
+    "LyricVariant",
+    "LyricsResult",
+    "MalformedResponseError",
+    "Model",
+    "MusicResult",
+    "PermissionDeniedError",
+    "PersonaModel",
+    "RateLimitError",
+    "ReceiverClosedError",
+    "ServerError",
+    "Stage",
+    "StyleResult",
+    "Task",
+    "TaskEvent",
+    "TaskFailedError",
+    "TaskKind",
+    "TaskTimeoutError",
+    "TimestampedLyrics",
+    "Track",
+    "VocalGender",
+    "__version__",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # Read lazily so importing the package does no work it does not need.
+    if name == "__version__":
+        from ._version import __version__
+
+        return __version__
+    raise AttributeError(f"module 'anyint_music' has no attribute {name!r}")

@@ -1,0 +1,638 @@
+"""AnyIntMusic: the client's lifecycle and one method per route."""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+import logging
+import os
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import Any, Self, TypeVar
+from urllib.parse import urlsplit
+
+from . import _validate as check
+from ._convert import WireFormatError, parse_record, structure, to_wire
+from ._http import Transport
+from ._models import (
+    CoverRequest,
+    CoverResult,
+    ExtendRequest,
+    GenerateRequest,
+    LyricsRequest,
+    LyricsResult,
+    Model,
+    MusicResult,
+    PersonaModel,
+    StyleRequest,
+    StyleResult,
+    TaskEvent,
+    TaskKind,
+    TimestampedLyrics,
+    TimestampedLyricsRequest,
+    VocalGender,
+)
+from ._receiver import CALLBACK_PREFIX, DEFAULT_MAX_BODY, CallbackReceiver
+from ._tasks import Task, TaskRegistry, TaskState
+from .errors import (
+    BadRequestError,
+    ClientClosedError,
+    ConfigurationError,
+    MalformedResponseError,
+    ReceiverClosedError,
+    TaskFailedError,
+)
+
+log = logging.getLogger("anyint_music")
+
+DEFAULT_BASE_URL = "https://gateway.api.anyint.ai"
+
+R = TypeVar("R")
+
+_QUERY_PATHS = {
+    TaskKind.MUSIC: "/suno/query/task",
+    TaskKind.LYRICS: "/suno/query/lyrics",
+    TaskKind.COVER: "/suno/query/cover",
+}
+
+
+class _State(enum.Enum):
+    UNOPENED = "unopened"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+def _is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class AnyIntMusic:
+    """An asyncio client for AnyInt's AI Music routes with its own callback receiver.
+
+    Use it as ``async with AnyIntMusic() as client:``; leaving the block stops the receiver and
+    fails every still-pending wait with :class:`ReceiverClosedError`.
+
+    Args:
+        api_key: the AnyInt API key; default the ``ANYINT_API_KEY`` environment variable.
+        base_url: the gateway; default ``ANYINT_BASE_URL``, else ``https://gateway.api.anyint.ai``.
+        callback_host: the address the embedded receiver binds to.
+        callback_port: its port; 0 picks a free one.
+        public_url: the base URL at which the service can reach the receiver (a tunnel or load
+            balancer); default ``ANYINT_PUBLIC_URL``, else the receiver's own address.
+        timeout: default seconds to wait for a task's final result.
+        poll_interval: seconds between polls of a task's record when it is watched by polling
+            (tasks re-attached with :meth:`task`); ``None`` turns polling off.
+        http_timeout: seconds allowed for one request to the gateway.
+        max_callback_bytes: the largest callback body the receiver accepts.
+
+    Raises:
+        ConfigurationError: no API key, or a setting out of range.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        callback_host: str = "127.0.0.1",
+        callback_port: int = 0,
+        public_url: str | None = None,
+        timeout: float = 900.0,
+        poll_interval: float | None = 30.0,
+        http_timeout: float = 60.0,
+        max_callback_bytes: int = DEFAULT_MAX_BODY,
+    ) -> None:
+        key = api_key if api_key is not None else os.environ.get("ANYINT_API_KEY")
+        if not key:
+            raise ConfigurationError(
+                "no API key: pass AnyIntMusic(api_key=...) or set ANYINT_API_KEY. To try the SDK "
+                "without one, run the simulator: anyint_music.testing.FakeGateway"
+            )
+        for name, value in (("timeout", timeout), ("http_timeout", http_timeout)):
+            if not value > 0:
+                raise ConfigurationError(
+                    f"{name} must be a positive number of seconds, got {value!r}"
+                )
+        if poll_interval is not None and not poll_interval > 0:
+            raise ConfigurationError(
+                f"poll_interval must be positive or None, got {poll_interval!r}"
+            )
+        self._base_url = (base_url or os.environ.get("ANYINT_BASE_URL") or DEFAULT_BASE_URL).rstrip(
+            "/"
+        )
+        self._public_url_setting = public_url or os.environ.get("ANYINT_PUBLIC_URL")
+        self._timeout = float(timeout)
+        self._poll_interval = poll_interval
+        self._transport = Transport(api_key=key, base_url=self._base_url, timeout=http_timeout)
+        self._registry = TaskRegistry()
+        self._receiver = CallbackReceiver(
+            self._registry, host=callback_host, port=callback_port, max_body=max_callback_bytes
+        )
+        self._public_url: str | None = None
+        self._state = _State.UNOPENED
+
+    def __repr__(self) -> str:
+        return (
+            f"<AnyIntMusic base_url={self._base_url!r} public_url={self.public_url!r} "
+            f"state={self._state.value}>"
+        )
+
+    # --- lifecycle ---
+
+    @property
+    def public_url(self) -> str | None:
+        """The base URL sent to the service for callbacks (``None`` until opened)."""
+        return self._public_url or self._public_url_setting
+
+    async def open(self) -> Self:
+        """Start the HTTP session and the callback receiver. ``async with`` calls this.
+
+        Raises:
+            ClientClosedError: the client was already closed; make a new one.
+        """
+        if self._state is _State.OPEN:
+            return self
+        if self._state is _State.CLOSED:
+            raise ClientClosedError("this AnyIntMusic was closed; create a new client")
+        await self._transport.open()
+        try:
+            local_url = await self._receiver.start()
+        except BaseException:
+            await self._transport.close()
+            raise
+        self._public_url = (self._public_url_setting or local_url).rstrip("/")
+        if self._public_url_setting is None and not _is_loopback(self._base_url):
+            log.warning(
+                "the receiver listens on %s, which %s cannot reach; set public_url (or "
+                "ANYINT_PUBLIC_URL) to an address the service can call, e.g. a tunnel. Until then "
+                "results arrive only through polling.",
+                local_url,
+                self._base_url,
+            )
+        self._state = _State.OPEN
+        return self
+
+    async def aclose(self) -> None:
+        """Stop the receiver and the session; fail pending waits with ReceiverClosedError.
+
+        Safe to call more than once.
+        """
+        if self._state is _State.CLOSED:
+            return
+        self._state = _State.CLOSED
+        try:
+            await self._receiver.stop()
+        finally:
+            self._registry.close()
+            await self._transport.close()
+
+    async def __aenter__(self) -> Self:
+        return await self.open()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def _ensure_open(self) -> None:
+        if self._state is _State.UNOPENED:
+            raise ClientClosedError(
+                "the client is not open: use 'async with AnyIntMusic() as client:' "
+                "or 'await client.open()'"
+            )
+        if self._state is _State.CLOSED:
+            raise ClientClosedError("the client is closed; create a new AnyIntMusic")
+
+    # --- the task-creating routes ---
+
+    async def _submit(self, kind: TaskKind, path: str, build: Callable[[str], Any]) -> Task[Any]:
+        self._ensure_open()
+        state = self._registry.new(kind)
+        callback_url = f"{self._public_url}{CALLBACK_PREFIX}{state.token}"
+        body = to_wire(build(callback_url))
+        try:
+            data = await self._transport.request("POST", path, json_body=body)
+        except BaseException:
+            self._registry.forget(state)
+            raise
+        task_id = _task_id(data, path)
+        if self._state is not _State.OPEN:
+            raise ReceiverClosedError(task_id)
+        self._registry.bind(state, task_id)
+        log.info("submitted %s task %s", path, task_id, extra={"task_id": task_id, "route": path})
+        return self._handle(state)
+
+    def _handle(self, state: TaskState) -> Task[Any]:
+        return Task(state, self._registry, timeout=self._timeout, poll_interval=self._poll_interval)
+
+    async def submit_generate(
+        self,
+        prompt: str | None = None,
+        *,
+        model: Model | str,
+        instrumental: bool = False,
+        custom_mode: bool = False,
+        style: str | None = None,
+        title: str | None = None,
+        persona_id: str | None = None,
+        persona_model: PersonaModel | str | None = None,
+        negative_tags: str | None = None,
+        vocal_gender: VocalGender | str | None = None,
+        style_weight: float | None = None,
+        weirdness_constraint: float | None = None,
+        audio_weight: float | None = None,
+    ) -> Task[MusicResult]:
+        """Create a song task and return its handle without waiting. See :meth:`generate`."""
+        chosen = check.model(model)
+        check.boolean(custom_mode, "custom_mode")
+        check.boolean(instrumental, "instrumental")
+        check.generate(
+            prompt=prompt,
+            model=chosen,
+            custom_mode=custom_mode,
+            instrumental=instrumental,
+            style=style,
+            title=title,
+            persona_id=persona_id,
+        )
+        options = check.shared_options(
+            persona_model=persona_model,
+            vocal_gender=vocal_gender,
+            style_weight=style_weight,
+            weirdness_constraint=weirdness_constraint,
+            audio_weight=audio_weight,
+            negative_tags=negative_tags,
+        )
+        return await self._submit(
+            TaskKind.MUSIC,
+            "/suno/generate",
+            lambda url: GenerateRequest(
+                custom_mode=custom_mode,
+                instrumental=instrumental,
+                model=chosen,
+                call_back_url=url,
+                prompt=prompt,
+                style=style,
+                title=title,
+                persona_id=persona_id,
+                **options,
+            ),
+        )
+
+    async def generate(
+        self,
+        prompt: str | None = None,
+        *,
+        model: Model | str,
+        instrumental: bool = False,
+        custom_mode: bool = False,
+        style: str | None = None,
+        title: str | None = None,
+        persona_id: str | None = None,
+        persona_model: PersonaModel | str | None = None,
+        negative_tags: str | None = None,
+        vocal_gender: VocalGender | str | None = None,
+        style_weight: float | None = None,
+        weirdness_constraint: float | None = None,
+        audio_weight: float | None = None,
+        timeout: float | None = None,
+    ) -> MusicResult:
+        """Make a song (two tracks) and wait until both are finished.
+
+        Simple mode (default): ``prompt`` describes the song (at most 500 characters) and the
+        service writes the lyrics. Custom mode (``custom_mode=True``): ``style`` and ``title``
+        are required and ``prompt`` is sung verbatim as the lyrics (not needed when
+        ``instrumental=True``); limits per model: prompt 3000 (V4) / 5000, style 200 (V4) /
+        1000, title 80 (V4, V4_5ALL) / 100.
+
+        Args:
+            prompt: the description (simple mode) or the lyrics (custom mode).
+            model: a :class:`Model` or its name, e.g. ``Model.V5`` or ``"V5"``.
+            instrumental: no vocals.
+            custom_mode: use ``style``, ``title`` and ``prompt`` as given.
+            style: style tags (custom mode).
+            title: song title (custom mode).
+            persona_id: a saved voice identity (custom mode).
+            persona_model: which kind ``persona_id`` is.
+            negative_tags: styles to avoid.
+            vocal_gender: ``"m"`` or ``"f"``.
+            style_weight: 0..1.
+            weirdness_constraint: 0..1.
+            audio_weight: 0..1.
+            timeout: seconds to wait; default the client's.
+
+        Returns:
+            The finished :class:`MusicResult`.
+
+        Raises:
+            InvalidRequestError: an argument breaks a documented rule (nothing was sent).
+            APIError: the gateway refused the request (a subclass says why).
+            TaskFailedError: the service reported that generation failed.
+            TaskTimeoutError: no result within ``timeout``.
+        """
+        limit = _timeout(timeout)
+        task = await self.submit_generate(
+            prompt,
+            model=model,
+            instrumental=instrumental,
+            custom_mode=custom_mode,
+            style=style,
+            title=title,
+            persona_id=persona_id,
+            persona_model=persona_model,
+            negative_tags=negative_tags,
+            vocal_gender=vocal_gender,
+            style_weight=style_weight,
+            weirdness_constraint=weirdness_constraint,
+            audio_weight=audio_weight,
+        )
+        return await task.wait(timeout=limit)
+
+    async def submit_extend(
+        self,
+        audio_id: str,
+        *,
+        model: Model | str,
+        default_param_flag: bool = False,
+        continue_at: float | None = None,
+        prompt: str | None = None,
+        style: str | None = None,
+        title: str | None = None,
+        persona_id: str | None = None,
+        persona_model: PersonaModel | str | None = None,
+        negative_tags: str | None = None,
+        vocal_gender: VocalGender | str | None = None,
+        style_weight: float | None = None,
+        weirdness_constraint: float | None = None,
+        audio_weight: float | None = None,
+    ) -> Task[MusicResult]:
+        """Create an extension task and return its handle without waiting. See :meth:`extend`."""
+        chosen = check.model(model)
+        check.boolean(default_param_flag, "default_param_flag")
+        at = check.extend(
+            audio_id=audio_id,
+            model=chosen,
+            default_param_flag=default_param_flag,
+            prompt=prompt,
+            style=style,
+            title=title,
+            continue_at=continue_at,
+            persona_id=persona_id,
+        )
+        options = check.shared_options(
+            persona_model=persona_model,
+            vocal_gender=vocal_gender,
+            style_weight=style_weight,
+            weirdness_constraint=weirdness_constraint,
+            audio_weight=audio_weight,
+            negative_tags=negative_tags,
+        )
+        return await self._submit(
+            TaskKind.MUSIC,
+            "/suno/extend",
+            lambda url: ExtendRequest(
+                audio_id=audio_id,
+                default_param_flag=default_param_flag,
+                model=chosen,
+                call_back_url=url,
+                prompt=prompt,
+                style=style,
+                title=title,
+                continue_at=at,
+                persona_id=persona_id,
+                **options,
+            ),
+        )
+
+    async def extend(
+        self,
+        audio_id: str,
+        *,
+        model: Model | str,
+        default_param_flag: bool = False,
+        continue_at: float | None = None,
+        prompt: str | None = None,
+        style: str | None = None,
+        title: str | None = None,
+        persona_id: str | None = None,
+        persona_model: PersonaModel | str | None = None,
+        negative_tags: str | None = None,
+        vocal_gender: VocalGender | str | None = None,
+        style_weight: float | None = None,
+        weirdness_constraint: float | None = None,
+        audio_weight: float | None = None,
+        timeout: float | None = None,
+    ) -> MusicResult:
+        """Continue a track and wait for the extended song.
+
+        With ``default_param_flag=False`` (default) everything is inherited from the source
+        track. With ``True``, ``prompt`` (lyrics), ``style``, ``title`` and ``continue_at`` (the
+        second to continue from, less than the track's duration) are required, with the same
+        per-model limits as :meth:`generate`. ``model`` must match the source track's model.
+
+        Returns:
+            The finished :class:`MusicResult`.
+
+        Raises:
+            InvalidRequestError, APIError, TaskFailedError, TaskTimeoutError: as for
+            :meth:`generate`.
+        """
+        limit = _timeout(timeout)
+        task = await self.submit_extend(
+            audio_id,
+            model=model,
+            default_param_flag=default_param_flag,
+            continue_at=continue_at,
+            prompt=prompt,
+            style=style,
+            title=title,
+            persona_id=persona_id,
+            persona_model=persona_model,
+            negative_tags=negative_tags,
+            vocal_gender=vocal_gender,
+            style_weight=style_weight,
+            weirdness_constraint=weirdness_constraint,
+            audio_weight=audio_weight,
+        )
+        return await task.wait(timeout=limit)
+
+    async def submit_lyrics(self, prompt: str) -> Task[LyricsResult]:
+        """Create a lyrics task and return its handle. See :meth:`generate_lyrics`."""
+        text = check.lyrics_prompt(prompt)
+        return await self._submit(
+            TaskKind.LYRICS, "/suno/generate-lyrics", lambda url: LyricsRequest(text, url)
+        )
+
+    async def generate_lyrics(self, prompt: str, *, timeout: float | None = None) -> LyricsResult:
+        """Write lyrics (several variants) from a description of at most 200 words.
+
+        Returns:
+            The :class:`LyricsResult`; pick a variant and pass its ``text`` as the ``prompt`` of
+            ``generate(custom_mode=True, ...)``.
+
+        Raises:
+            InvalidRequestError, APIError, TaskTimeoutError: as for :meth:`generate`.
+            TaskFailedError: the prompt was rejected, or no variant succeeded.
+        """
+        limit = _timeout(timeout)
+        task = await self.submit_lyrics(prompt)
+        return await task.wait(timeout=limit)
+
+    async def submit_cover(self, task_id: str) -> Task[CoverResult]:
+        """Create a cover-art task for a finished music task. See :meth:`generate_cover`.
+
+        The service makes one cover per music task: asking again returns the handle of the
+        existing cover task (watched by polling when this client did not submit it).
+        """
+        music_task = check.required_text(task_id, "task_id", "the id of a finished music task")
+        try:
+            return await self._submit(
+                TaskKind.COVER, "/suno/generate-cover", lambda url: CoverRequest(music_task, url)
+            )
+        except BadRequestError as exc:
+            existing = exc.data.get("taskId") if isinstance(exc.data, Mapping) else None
+            if not isinstance(existing, str) or not existing:
+                raise
+            log.info("task %s already has cover task %s; attaching to it", music_task, existing)
+            return self.task(existing, kind=TaskKind.COVER)
+
+    async def generate_cover(self, task_id: str, *, timeout: float | None = None) -> CoverResult:
+        """Make cover art (usually two images) for a finished music task and wait for it.
+
+        Raises:
+            InvalidRequestError, APIError, TaskFailedError, TaskTimeoutError: as for
+            :meth:`generate`.
+        """
+        limit = _timeout(timeout)
+        task = await self.submit_cover(task_id)
+        return await task.wait(timeout=limit)
+
+    def task(self, task_id: str, *, kind: TaskKind | str = TaskKind.MUSIC) -> Task[Any]:
+        """The handle of a task, by id.
+
+        A task this client submitted is tracked by its callbacks. Any other task (submitted
+        elsewhere, or before a restart) is watched by polling its record every
+        ``poll_interval`` seconds (or 30 s when polling is off).
+
+        Args:
+            task_id: the service's task id.
+            kind: what the task makes (music, lyrics or cover), which decides the query route.
+        """
+        self._ensure_open()
+        check.required_text(task_id, "task_id")
+        chosen = check.enum_value(TaskKind, kind, "kind")
+        state = self._registry.get_task(task_id)
+        if state is None:
+
+            async def fetch() -> TaskEvent | None:
+                return await self._fetch_record(chosen, task_id)
+
+            state = self._registry.attach(task_id, chosen, fetch)
+        return self._handle(state)
+
+    async def _fetch_record(self, kind: TaskKind, task_id: str) -> TaskEvent | None:
+        path = _QUERY_PATHS[kind]
+        data = await self._transport.request("GET", path, params={"taskId": task_id})
+        try:
+            event = parse_record(kind, data)
+        except WireFormatError as exc:
+            raise MalformedResponseError(f"{path}: {exc}", status=200) from exc
+        if event is not None and not event.task_id:
+            event = TaskEvent(
+                task_id,
+                event.kind,
+                event.stage,
+                event.code,
+                event.message,
+                event.tracks,
+                event.variants,
+                event.images,
+            )
+        return event
+
+    # --- the synchronous routes ---
+
+    async def timestamped_lyrics(self, task_id: str, audio_id: str) -> TimestampedLyrics:
+        """Word-level timings of a track's lyrics (empty for instrumentals).
+
+        Args:
+            task_id: the generate or extend task that made the track.
+            audio_id: the track's ``id``.
+
+        Returns:
+            :class:`TimestampedLyrics`; ``to_lrc()``, ``to_srt()`` and ``to_vtt()`` write files.
+
+        Raises:
+            InvalidRequestError: an id is missing.
+            APIError: the gateway refused (e.g. the ids do not belong together).
+        """
+        self._ensure_open()
+        request = TimestampedLyricsRequest(
+            check.required_text(task_id, "task_id"), check.required_text(audio_id, "audio_id")
+        )
+        data = await self._transport.request(
+            "POST", "/suno/timestamped-lyrics", json_body=to_wire(request)
+        )
+        return _read(data or {}, TimestampedLyrics, "/suno/timestamped-lyrics")
+
+    async def style_generate(self, content: str) -> StyleResult:
+        """Turn a rough style hint into a richer style description.
+
+        Returns:
+            :class:`StyleResult`; ``.text`` is ready for ``generate(style=...)``.
+
+        Raises:
+            InvalidRequestError: ``content`` is empty.
+            APIError: the gateway refused.
+            TaskFailedError: the service answered that the boost failed.
+        """
+        self._ensure_open()
+        request = StyleRequest(check.required_text(content, "content", "a short style hint"))
+        data = await self._transport.request(
+            "POST", "/suno/style-generate", json_body=to_wire(request)
+        )
+        if isinstance(data, Mapping) and str(data.get("successFlag", "1")) == "2":
+            raise TaskFailedError(
+                str(data.get("taskId") or ""),
+                _int_or_none(data.get("errorCode")),
+                str(data.get("errorMessage") or "style boost failed"),
+            )
+        return _read(data, StyleResult, "/suno/style-generate")
+
+
+def _timeout(value: float | None) -> float | None:
+    return None if value is None else check.timeout(value)
+
+
+def _read(data: Any, cls: type[R], path: str) -> R:
+    try:
+        return structure(data, cls)
+    except WireFormatError as exc:
+        raise MalformedResponseError(f"{path} answered a body that is {exc}", status=200) from exc
+
+
+def _task_id(data: Any, path: str) -> str:
+    task_id = data.get("taskId") if isinstance(data, Mapping) else None
+    if not isinstance(task_id, str) or not task_id:
+        raise MalformedResponseError(
+            f"{path} answered success without a task id (data: {data!r:.200})",
+            status=200,
+            hint="The task may exist; look for it in your AnyInt dashboard before submitting again",
+        )
+    return task_id
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return None if value is None else int(value)
+    except (TypeError, ValueError):
+        return None

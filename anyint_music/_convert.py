@@ -1,0 +1,311 @@
+"""The one place where wire JSON and models meet.
+
+Requests leave as camelCase with unset fields omitted. Answers, callbacks and records are read
+leniently: camelCase or snake_case keys, ``null`` for a defaulted field, unknown keys kept in
+``extra``. Anything that does not fit raises :class:`WireFormatError`; callers turn it into their
+own error (a 400 for a callback, ``MalformedResponseError`` for a gateway answer).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+from ._models import (
+    AlignedWord,
+    CoverRequest,
+    ExtendRequest,
+    GenerateRequest,
+    LyricsRequest,
+    LyricVariant,
+    Stage,
+    StyleRequest,
+    StyleResult,
+    TaskEvent,
+    TaskKind,
+    TimestampedLyrics,
+    TimestampedLyricsRequest,
+    Track,
+)
+
+T = TypeVar("T")
+
+_REQUESTS: tuple[type, ...] = (
+    GenerateRequest,
+    ExtendRequest,
+    LyricsRequest,
+    CoverRequest,
+    TimestampedLyricsRequest,
+    StyleRequest,
+)
+
+# Wire names that are not simply the camelCase or snake_case of the field name.
+_RENAMES: dict[type, dict[str, str]] = {
+    TimestampedLyrics: {
+        "alignedWords": "words",
+        "waveformData": "waveform",
+        "aligned_words": "words",
+    },
+    StyleResult: {"result": "text"},
+}
+
+
+class WireFormatError(ValueError):
+    """A body that is not in any documented shape."""
+
+
+@functools.cache
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])([A-Z])")
+
+
+@functools.cache
+def _snake(name: str) -> str:
+    return _CAMEL_BOUNDARY.sub(r"_\1", name).lower()
+
+
+def _structure_float(value: Any, _: Any) -> float:
+    # bool is an int subclass; a bool where a number belongs is a malformed body.
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise TypeError(f"expected a number, got {value!r}")
+    result = float(value)
+    if not math.isfinite(result):
+        raise ValueError(f"expected a finite number, got {value!r}")
+    return result
+
+
+def _structure_str(value: Any, _: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    raise TypeError(f"expected a string, got {type(value).__name__}")
+
+
+def _structure_bool(value: Any, _: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if value in (0, 1, "true", "false", "0", "1"):
+        return value in (1, "true", "1")
+    raise TypeError(f"expected a boolean, got {value!r}")
+
+
+def _lenient_hook(conv: cattrs.Converter, cls: type[T]) -> Callable[[Any, Any], T]:
+    """A structure hook that maps either key spelling to fields and keeps unknown keys."""
+    fields = attrs.fields(cls)  # type: ignore[arg-type]
+    names = {f.name for f in fields}
+    defaulted = {f.name for f in fields if f.default is not attrs.NOTHING}
+    renames = _RENAMES.get(cls, {})
+    has_extra = "extra" in names
+    inner = make_dict_structure_fn(cls, conv)
+
+    def hook(obj: Any, _: Any) -> T:
+        if not isinstance(obj, Mapping):
+            raise TypeError(f"expected an object for {cls.__name__}, got {type(obj).__name__}")
+        norm: dict[str, Any] = {}
+        extra: dict[str, Any] = {}
+        for key, value in obj.items():
+            name = renames.get(key) or _snake(key)
+            if name in names and name != "extra":
+                if value is None and name in defaulted:
+                    continue
+                norm[name] = value
+            else:
+                extra[key] = value
+        if has_extra:
+            norm["extra"] = extra
+        return inner(norm, cls)
+
+    return hook
+
+
+def configure_converter(conv: cattrs.Converter) -> cattrs.Converter:
+    """Register every hook this package needs on ``conv``."""
+    conv.register_structure_hook(float, _structure_float)
+    conv.register_structure_hook(str, _structure_str)
+    conv.register_structure_hook(bool, _structure_bool)
+    lenient: tuple[type, ...] = (Track, LyricVariant, AlignedWord, TimestampedLyrics, StyleResult)
+    for cls in lenient:
+        conv.register_structure_hook(cls, _lenient_hook(conv, cls))
+    for req in _REQUESTS:
+        overrides: dict[str, Any] = {
+            f.name: override(rename=_camel(f.name), omit_if_default=f.default is None)
+            for f in attrs.fields(req)
+        }
+        conv.register_unstructure_hook(req, make_dict_unstructure_fn(req, conv, **overrides))
+    return conv
+
+
+_converter = configure_converter(cattrs.Converter())
+
+
+def to_wire(request: Any) -> dict[str, Any]:
+    """The JSON object of a request model (camelCase keys, unset fields left out)."""
+    body: dict[str, Any] = _converter.unstructure(request)
+    return body
+
+
+def structure(data: Any, cls: type[T]) -> T:
+    """``data`` as ``cls``, or :class:`WireFormatError` saying what did not fit."""
+    try:
+        return _converter.structure(data, cls)
+    except (cattrs.BaseValidationError, ValueError, TypeError, KeyError) as exc:
+        raise WireFormatError(_describe(exc, cls)) from exc
+
+
+def _describe(exc: Exception, cls: type) -> str:
+    if isinstance(exc, cattrs.BaseValidationError):
+        details = "; ".join(
+            f"{'.'.join(str(p) for p in path) or '<root>'}: {err}"
+            for err, path in _flatten(exc, ())
+        )
+        return f"not a valid {cls.__name__}: {details}"
+    return f"not a valid {cls.__name__}: {exc}"
+
+
+def _flatten(
+    exc: BaseException, path: tuple[Any, ...]
+) -> list[tuple[BaseException, tuple[Any, ...]]]:
+    if isinstance(exc, cattrs.BaseValidationError):
+        out: list[tuple[BaseException, tuple[Any, ...]]] = []
+        for sub in exc.exceptions:
+            note = next(iter(getattr(sub, "__notes__", ()) or ()), None)
+            step = getattr(note, "name", None) or getattr(note, "index", None)
+            out.extend(_flatten(sub, (*path, step) if step is not None else path))
+        return out
+    return [(exc, path)]
+
+
+# --- callbacks ---
+
+_TASK_ID_KEYS = ("task_id", "taskId")
+
+
+def _task_id(obj: Mapping[str, Any]) -> str | None:
+    for key in _TASK_ID_KEYS:
+        value = obj.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _code(value: Any, default: int) -> int:
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        raise WireFormatError(f"code must be a number, got {value!r}")
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise WireFormatError(f"code must be a number, got {value!r}") from None
+
+
+def _split_envelope(body: Any) -> tuple[int, str, Mapping[str, Any]]:
+    """(code, msg, inner) of a callback in the wrapped or the unwrapped form."""
+    if not isinstance(body, Mapping):
+        raise WireFormatError("a callback body must be a JSON object")
+    if any(key in body for key in ("callbackType", *_TASK_ID_KEYS)):
+        inner: Any = body  # AnyInt's unwrapped example: everything at the top level
+    else:
+        inner = body.get("data")
+        if not isinstance(inner, Mapping):
+            raise WireFormatError("a callback body needs a task id, at the top or under 'data'")
+    msg = body.get("msg", body.get("message", ""))
+    return _code(body.get("code"), 200), msg if isinstance(msg, str) else str(msg), inner
+
+
+def _items(inner: Mapping[str, Any], key: str) -> list[Any]:
+    items = inner.get(key)
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise WireFormatError(f"'{key}' must be a list or null")
+    return items
+
+
+_FAILED_TYPES = frozenset({"error", "failed"})
+_MUSIC_STAGES = {"text": Stage.TEXT, "first": Stage.FIRST, "complete": Stage.COMPLETE}
+
+
+def parse_callback(kind: TaskKind, body: Any) -> TaskEvent:
+    """The event a callback body reports, for a task of ``kind``."""
+    code, msg, inner = _split_envelope(body)
+    task_id = _task_id(inner)
+    if task_id is None:
+        raise WireFormatError("the callback carries no task id ('task_id' or 'taskId')")
+    ctype = inner.get("callbackType")
+    failed = code != 200 or ctype in _FAILED_TYPES
+    if kind is TaskKind.COVER:
+        images = tuple(structure(_items(inner, "images"), list[str]))
+        cover_stage = Stage.ERROR if failed else Stage.COMPLETE
+        return TaskEvent(task_id, kind, cover_stage, code, msg, images=images)
+    if failed:
+        return TaskEvent(task_id, kind, Stage.ERROR, code, msg)
+    if kind is TaskKind.LYRICS:
+        if ctype not in (None, "complete"):
+            raise WireFormatError(f"unknown lyrics callbackType {ctype!r}")
+        variants = tuple(structure(_items(inner, "data"), list[LyricVariant]))
+        return TaskEvent(task_id, kind, Stage.COMPLETE, code, msg, variants=variants)
+    stage = _MUSIC_STAGES.get(ctype) if isinstance(ctype, str) else None
+    if stage is None:
+        raise WireFormatError(f"unknown callbackType {ctype!r}; expected text, first or complete")
+    tracks = tuple(structure(_items(inner, "data"), list[Track]))
+    return TaskEvent(task_id, kind, stage, code, msg, tracks=tracks)
+
+
+# --- polling records (GET /suno/query/...) ---
+
+_MUSIC_STATUS = {
+    "TEXT_SUCCESS": Stage.TEXT,
+    "FIRST_SUCCESS": Stage.FIRST,
+    "SUCCESS": Stage.COMPLETE,
+}
+
+
+def parse_record(kind: TaskKind, data: Any) -> TaskEvent | None:
+    """The latest event a query record shows, or ``None`` while the task is still queued."""
+    if not isinstance(data, Mapping):
+        raise WireFormatError("a task record must be a JSON object")
+    task_id = _task_id(data) or ""
+    error_code = data.get("errorCode")
+    error_msg = data.get("errorMessage") or ""
+    if kind is TaskKind.COVER:
+        flag = _code(data.get("successFlag"), 0)
+        if flag == 3:
+            return TaskEvent(task_id, kind, Stage.ERROR, _code(error_code, 500), str(error_msg))
+        if flag != 1:
+            return None
+        response = data.get("response") or {}
+        images = tuple(structure(_items(response, "images"), list[str]))
+        return TaskEvent(task_id, kind, Stage.COMPLETE, 200, "", images=images)
+    status = str(data.get("status") or "PENDING")
+    if status.endswith(("_FAILED", "_ERROR")):
+        return TaskEvent(
+            task_id, kind, Stage.ERROR, _code(error_code, 500), str(error_msg) or status
+        )
+    response = data.get("response") or {}
+    if not isinstance(response, Mapping):
+        raise WireFormatError("'response' must be an object")
+    # CALLBACK_EXCEPTION: delivering the callback failed, the result itself may be fine.
+    finished = status in ("SUCCESS", "CALLBACK_EXCEPTION")
+    if kind is TaskKind.LYRICS:
+        if not finished:
+            return None
+        variants = tuple(structure(_items(response, "data"), list[LyricVariant]))
+        return TaskEvent(task_id, kind, Stage.COMPLETE, 200, "", variants=variants)
+    stage: Stage | None = Stage.COMPLETE if finished else _MUSIC_STATUS.get(status)
+    if stage is None:
+        return None
+    tracks = tuple(structure(_items(response, "sunoData"), list[Track]))
+    return TaskEvent(task_id, kind, stage, 200, "", tracks=tracks)

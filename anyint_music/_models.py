@@ -1,0 +1,294 @@
+"""Values exchanged with the service: enums, requests, results and task events.
+
+Field names are snake_case; ``_convert`` maps them to and from the wire's spellings.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from . import _subtitles
+
+
+class Model(enum.StrEnum):
+    """Generation models AnyInt accepts on its music routes."""
+
+    V4 = "V4"
+    V4_5 = "V4_5"
+    V4_5PLUS = "V4_5PLUS"
+    V4_5ALL = "V4_5ALL"
+    V5 = "V5"
+
+
+class VocalGender(enum.StrEnum):
+    """Preferred singing voice (raises its probability; custom mode only)."""
+
+    MALE = "m"
+    FEMALE = "f"
+
+
+class PersonaModel(enum.StrEnum):
+    """Which kind of persona ``persona_id`` names."""
+
+    STYLE = "style_persona"
+    VOICE = "voice_persona"
+
+
+class TaskKind(enum.StrEnum):
+    """What a task produces; decides its callback shape and its query route."""
+
+    MUSIC = "music"
+    LYRICS = "lyrics"
+    COVER = "cover"
+
+
+class Stage(enum.StrEnum):
+    """A stage a task reports. Music reports text, first, complete; others only complete."""
+
+    TEXT = "text"
+    FIRST = "first"
+    COMPLETE = "complete"
+    ERROR = "error"
+
+
+def _extra() -> Any:
+    return attrs.field(factory=dict, repr=False)
+
+
+# --- requests: what the client sends (None fields are left out on the wire) ---
+
+
+@attrs.frozen
+class GenerateRequest:
+    custom_mode: bool
+    instrumental: bool
+    model: Model
+    call_back_url: str
+    prompt: str | None = None
+    style: str | None = None
+    title: str | None = None
+    persona_id: str | None = None
+    persona_model: PersonaModel | None = None
+    negative_tags: str | None = None
+    vocal_gender: VocalGender | None = None
+    style_weight: float | None = None
+    weirdness_constraint: float | None = None
+    audio_weight: float | None = None
+
+
+@attrs.frozen
+class ExtendRequest:
+    audio_id: str
+    default_param_flag: bool
+    model: Model
+    call_back_url: str
+    prompt: str | None = None
+    style: str | None = None
+    title: str | None = None
+    continue_at: float | None = None
+    persona_id: str | None = None
+    persona_model: PersonaModel | None = None
+    negative_tags: str | None = None
+    vocal_gender: VocalGender | None = None
+    style_weight: float | None = None
+    weirdness_constraint: float | None = None
+    audio_weight: float | None = None
+
+
+@attrs.frozen
+class LyricsRequest:
+    prompt: str
+    call_back_url: str
+
+
+@attrs.frozen
+class CoverRequest:
+    task_id: str
+    call_back_url: str
+
+
+@attrs.frozen
+class TimestampedLyricsRequest:
+    task_id: str
+    audio_id: str
+
+
+@attrs.frozen
+class StyleRequest:
+    content: str
+
+
+# --- results ---
+
+
+@attrs.frozen
+class Track:
+    """One generated song.
+
+    Attributes:
+        id: the audio id; the input of ``extend`` and ``timestamped_lyrics``.
+        audio_url: the downloadable MP3 (kept upstream for about two weeks).
+        stream_audio_url: a streaming URL, ready before the MP3.
+        image_url: the track's artwork.
+        prompt: the lyrics (or description) the track was made from.
+        model_name: the service's label for the model used.
+        title: the song title.
+        tags: the style tags.
+        duration: length in seconds, when known.
+        create_time: creation time as the service wrote it.
+        extra: wire keys this version does not know, kept as received.
+    """
+
+    id: str
+    audio_url: str = ""
+    stream_audio_url: str = ""
+    image_url: str = ""
+    prompt: str = ""
+    model_name: str = ""
+    title: str = ""
+    tags: str = ""
+    duration: float | None = None
+    create_time: str | None = None
+    extra: Mapping[str, Any] = _extra()
+
+
+@attrs.frozen
+class MusicResult:
+    """The finished result of ``generate`` or ``extend``: usually two tracks."""
+
+    task_id: str
+    tracks: tuple[Track, ...]
+
+
+@attrs.frozen
+class LyricVariant:
+    """One lyrics proposal. ``status`` is ``"complete"`` or ``"failed"``."""
+
+    text: str = ""
+    title: str = ""
+    status: str = "complete"
+    error_message: str = ""
+    extra: Mapping[str, Any] = _extra()
+
+    @property
+    def ok(self) -> bool:
+        """Whether this variant holds usable lyrics."""
+        return self.status != "failed" and bool(self.text)
+
+
+@attrs.frozen
+class LyricsResult:
+    """The finished result of ``generate_lyrics``: several variants to choose from."""
+
+    task_id: str
+    variants: tuple[LyricVariant, ...]
+
+
+@attrs.frozen
+class CoverResult:
+    """The finished result of ``generate_cover``: image URLs (kept upstream ~14 days)."""
+
+    task_id: str
+    images: tuple[str, ...]
+
+
+@attrs.frozen
+class AlignedWord:
+    """A word (or phrase) of the lyrics with its place in the audio, in seconds.
+
+    ``word`` is raw: it may start with a section marker and newline (``"[Verse]\\nFirst"``) and
+    end with a space or newline. The ``to_*`` methods of ``TimestampedLyrics`` clean it.
+    """
+
+    word: str
+    start_s: float
+    end_s: float
+    success: bool = True
+    palign: float = 0.0
+    extra: Mapping[str, Any] = _extra()
+
+
+@attrs.frozen
+class TimestampedLyrics:
+    """Word timings of a track, for karaoke displays and subtitle files.
+
+    Attributes:
+        words: the aligned words, in order (empty for instrumentals).
+        waveform: an amplitude envelope for drawing the track.
+        hoot_cer: the service's alignment score, when given.
+        is_streamed: whether the timings refer to the streamed audio.
+    """
+
+    words: tuple[AlignedWord, ...] = ()
+    waveform: tuple[float, ...] = ()
+    hoot_cer: float | None = None
+    is_streamed: bool = False
+    extra: Mapping[str, Any] = _extra()
+
+    def lines(self) -> list[_subtitles.Line]:
+        """The lyrics as timed lines, section markers and stray newlines removed."""
+        return _subtitles.lines(self.words)
+
+    def to_lrc(self, *, word_level: bool = False) -> str:
+        """An LRC file (``[mm:ss.xx]line``); ``word_level`` adds enhanced ``<mm:ss.xx>`` tags."""
+        return _subtitles.to_lrc(self.words, word_level=word_level)
+
+    def to_srt(self) -> str:
+        """A SubRip (``.srt``) file, one cue per lyric line."""
+        return _subtitles.to_srt(self.words)
+
+    def to_vtt(self) -> str:
+        """A WebVTT (``.vtt``) file, one cue per lyric line."""
+        return _subtitles.to_vtt(self.words)
+
+
+@attrs.frozen
+class StyleResult:
+    """The answer of ``style_generate``.
+
+    Attributes:
+        text: the richer style description, ready for ``generate(style=...)``.
+        task_id: the service's id for this call (nothing to wait for).
+        credits_consumed: credits the call cost, when given.
+        credits_remaining: the balance after the call, when given.
+    """
+
+    text: str
+    task_id: str = ""
+    credits_consumed: float | None = None
+    credits_remaining: float | None = None
+    extra: Mapping[str, Any] = _extra()
+
+
+@attrs.frozen
+class TaskEvent:
+    """One stage of a task as reported by the service.
+
+    Attributes:
+        task_id: the task.
+        kind: music, lyrics or cover.
+        stage: ``text``, ``first``, ``complete`` or ``error``.
+        code: the service's code (200 for success).
+        message: the service's message.
+        tracks: tracks known at this stage (music).
+        variants: lyric variants (lyrics, final stage).
+        images: image URLs (cover, final stage).
+    """
+
+    task_id: str
+    kind: TaskKind
+    stage: Stage
+    code: int = 200
+    message: str = ""
+    tracks: tuple[Track, ...] = ()
+    variants: tuple[LyricVariant, ...] = ()
+    images: tuple[str, ...] = ()
+
+    @property
+    def is_final(self) -> bool:
+        """Whether this event ends the task (success or failure)."""
+        return self.stage in (Stage.COMPLETE, Stage.ERROR)

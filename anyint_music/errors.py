@@ -1,0 +1,201 @@
+"""The exceptions anyint-music raises. Every one derives from :class:`AnyIntError`.
+
+The tree::
+
+    AnyIntError
+    ├── ConfigurationError (also ValueError)  -- the client cannot be built as asked
+    ├── InvalidRequestError (also ValueError) -- refused before anything was sent
+    ├── ClientClosedError (also RuntimeError) -- the client is not open, or already closed
+    ├── APIConnectionError (.sent)            -- the gateway was not reached, or its answer lost
+    ├── APIError (.status, .code, .message)   -- the gateway refused or answered nonsense
+    │   ├── BadRequestError                   -- 400/404/409/413/422/451: fix the request
+    │   ├── AuthenticationError               -- 401: check ANYINT_API_KEY
+    │   ├── PermissionDeniedError             -- 403: the key may not use this route or model
+    │   ├── RateLimitError                    -- HTTP 429 or body 405/430: slow down
+    │   ├── InsufficientCreditsError          -- body 429 or 402: top up the account
+    │   ├── ServerError                       -- 5xx, body 455/500/503: try again later
+    │   └── MalformedResponseError            -- the answer was not the documented shape
+    ├── TaskFailedError (.task_id, .code, .message) -- the service reported the task failed
+    ├── TaskTimeoutError (also TimeoutError)  -- no final result within the timeout
+    └── ReceiverClosedError                   -- the client closed while a wait was pending
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "AnyIntError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ClientClosedError",
+    "ConfigurationError",
+    "InsufficientCreditsError",
+    "InvalidRequestError",
+    "MalformedResponseError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ReceiverClosedError",
+    "ServerError",
+    "TaskFailedError",
+    "TaskTimeoutError",
+]
+
+
+class AnyIntError(Exception):
+    """Root of every exception raised by anyint-music."""
+
+
+class ConfigurationError(AnyIntError, ValueError):
+    """The client was built with settings it cannot work with (e.g. no API key)."""
+
+
+class InvalidRequestError(AnyIntError, ValueError):
+    """The arguments break a documented rule; nothing was sent to the gateway.
+
+    Attributes:
+        field: the argument at fault (snake_case), or ``None`` when several are.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class ClientClosedError(AnyIntError, RuntimeError):
+    """The client is not open (use ``async with``) or was already closed."""
+
+
+class APIConnectionError(AnyIntError):
+    """The gateway could not be reached, or its answer was lost on the way back.
+
+    Attributes:
+        sent: whether the request may have reached the gateway; if so a task (and its cost)
+            may exist even though no task id came back.
+    """
+
+    def __init__(self, message: str, *, sent: bool) -> None:
+        self.sent = sent
+        super().__init__(message)
+
+
+class APIError(AnyIntError):
+    """The gateway did not accept the request.
+
+    Attributes:
+        status: the HTTP status of the answer (200 when the refusal was inside the body).
+        code: the numeric ``code`` of the body when there was one, else the HTTP status.
+        message: the gateway's own words.
+        data: the ``data`` member of the answer, when it had one (e.g. an existing task id).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        code: int | str | None = None,
+        data: Any = None,
+        hint: str | None = None,
+    ) -> None:
+        self.status = status
+        self.code = status if code is None else code
+        self.message = message
+        self.data = data
+        text = f"{message} (HTTP {status}, code {self.code})"
+        super().__init__(f"{text}. {hint}" if hint else text)
+
+
+class BadRequestError(APIError):
+    """The gateway judged the request invalid; change it before sending it again."""
+
+
+class AuthenticationError(APIError):
+    """The API key is missing, wrong or revoked."""
+
+
+class PermissionDeniedError(APIError):
+    """The key is valid but may not use this route, model or feature."""
+
+
+class RateLimitError(APIError):
+    """Too many requests in a short time; wait and retry."""
+
+
+class InsufficientCreditsError(APIError):
+    """The account has no credits (or quota) left for this request."""
+
+
+class ServerError(APIError):
+    """The gateway or its upstream failed or is under maintenance; retry later."""
+
+
+class MalformedResponseError(APIError):
+    """The gateway answered, but not in any documented shape."""
+
+
+class TaskFailedError(AnyIntError):
+    """The service reported that the task failed.
+
+    Attributes:
+        task_id: the failed task.
+        code: the service's failure code (e.g. 400 content rejected, 501 generation failed,
+            531 failed with credits refunded).
+        message: the service's own words.
+    """
+
+    def __init__(self, task_id: str, code: int | None, message: str) -> None:
+        self.task_id = task_id
+        self.code = code
+        self.message = message
+        where = f" (code {code})" if code is not None else ""
+        super().__init__(
+            f"task {task_id} failed{where}: {message or 'no reason given'}{_failure_hint(code)}"
+        )
+
+
+def _failure_hint(code: int | None) -> str:
+    if code == 531:
+        return ". Credits were refunded; try again with a longer, more specific prompt."
+    if code == 400:
+        return (
+            ". The content was rejected; rephrase the prompt "
+            "(no artist names or copyrighted lyrics)."
+        )
+    if code in (408, 500, 501):
+        return ". This is usually transient; submit the task again."
+    return ""
+
+
+class TaskTimeoutError(AnyIntError, TimeoutError):
+    """No final result arrived within the timeout. The task may still finish.
+
+    Attributes:
+        task_id: the task waited for (``None`` if it had no id yet).
+        timeout: the seconds waited.
+    """
+
+    def __init__(self, task_id: str | None, timeout: float) -> None:
+        self.task_id = task_id
+        self.timeout = timeout
+        super().__init__(
+            f"task {task_id} has no final result after {timeout:g} s; it may still finish: "
+            f"wait again with client.task({task_id!r}).wait(timeout=...) or pass a larger timeout"
+        )
+
+
+class ReceiverClosedError(AnyIntError):
+    """The client (and its callback receiver) closed while this wait was pending.
+
+    Attributes:
+        task_id: the task that was still pending (``None`` if it had no id yet).
+    """
+
+    def __init__(self, task_id: str | None) -> None:
+        self.task_id = task_id
+        super().__init__(
+            f"the client closed before task {task_id} finished; keep the client open until the "
+            f"wait returns, or re-attach later with client.task({task_id!r})"
+        )

@@ -1,0 +1,23 @@
+"""Test against a faithful local simulator of AnyInt's music service.
+
+``FakeGateway`` is a real aiohttp server on 127.0.0.1 that answers the ``/suno/*`` routes and
+really POSTs the callbacks to your receiver::
+
+    async with FakeGateway() as gw, AnyIntMusic(api_key=gw.api_key, base_url=gw.url) as client:
+        song = await client.generate(prompt="a song", model=Model.V5)
+
+With pytest, the plugin installed with this package gives the fixtures ``anyint_gateway`` and
+``anyint_client`` (see ``anyint_music.testing._plugin``).
+"""
+
+from ._gateway import DeliveredCallback, FakeGateway, RecordedRequest, SimTask
+from ._simulated import client_from_env, simulated_client
+
+__all__ = [
+    "DeliveredCallback",
+    "FakeGateway",
+    "RecordedRequest",
+    "SimTask",
+    "client_from_env",
+    "simulated_client",
+]

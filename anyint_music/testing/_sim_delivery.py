@@ -1,0 +1,72 @@
+"""Callback delivery of the simulated gateway: one POST per attempt, retries on failure."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import aiohttp
+
+from ._sim_records import DeliveredCallback
+
+_HEADERS = {"Content-Type": "application/json", "User-Agent": "anyint-music-fakegateway"}
+
+
+async def deliver(
+    session: aiohttp.ClientSession,
+    url: str,
+    body: dict[str, Any],
+    *,
+    task_id: str,
+    stage: str,
+    copy: int,
+    retry_delays: Sequence[float],
+    timeout: float,
+    record: Callable[[DeliveredCallback], None],
+) -> bool:
+    """POST `body` to `url` until it is answered with HTTP 200 or the retries run out.
+
+    An answer other than 200, a connection error or a timeout counts as a failed attempt and is
+    retried after ``retry_delays[i]``; every attempt is passed to `record`.
+
+    Returns:
+        Whether some attempt was answered with HTTP 200.
+    """
+    payload = json.dumps(body).encode()
+    delays = [*retry_delays]
+    client_timeout = aiohttp.ClientTimeout(total=timeout)
+    for attempt in range(1, len(delays) + 2):
+        if attempt > 1:
+            await asyncio.sleep(delays[attempt - 2])
+        started = time.time()
+        status: int | None = None
+        error: str | None = None
+        try:
+            async with session.post(
+                url, data=payload, headers=_HEADERS, timeout=client_timeout
+            ) as response:
+                await response.read()
+                status = response.status
+        except TimeoutError:
+            error = f"no answer within {timeout} s"
+        except (aiohttp.ClientError, OSError) as exc:
+            error = f"{type(exc).__name__}: {exc}"
+        record(
+            DeliveredCallback(
+                url=url,
+                body=json.loads(payload),
+                task_id=task_id,
+                stage=stage,
+                attempt=attempt,
+                status=status,
+                time=started,
+                copy=copy,
+                error=error,
+            )
+        )
+        if status == 200:
+            return True
+    return False

@@ -1,0 +1,17 @@
+"""Shared helpers. The fixtures ``anyint_gateway`` and ``anyint_client`` come from the package's
+own pytest plugin, so these tests use it exactly as users do."""
+
+from __future__ import annotations
+
+import pytest
+
+from anyint_music.testing import FakeGateway
+
+pytest_plugins = ["pytester"]
+
+
+@pytest.fixture
+def quiet_gateway(anyint_gateway: FakeGateway) -> FakeGateway:
+    """The gateway with callbacks switched off: the test delivers them by hand."""
+    anyint_gateway.drop_callbacks = True
+    return anyint_gateway

@@ -1,0 +1,186 @@
+"""Client states, task handles, timeouts, close, re-attaching, and secrets kept out of sight."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from anyint_music import (
+    AnyIntMusic,
+    ClientClosedError,
+    ConfigurationError,
+    Model,
+    MusicResult,
+    ReceiverClosedError,
+    Stage,
+    TaskKind,
+    TaskTimeoutError,
+)
+from anyint_music.testing import FakeGateway
+
+
+def test_no_api_key_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ANYINT_API_KEY", raising=False)
+    with pytest.raises(ConfigurationError, match="ANYINT_API_KEY"):
+        AnyIntMusic()
+
+
+def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANYINT_API_KEY", "sk-env-secret")
+    monkeypatch.setenv("ANYINT_BASE_URL", "http://127.0.0.1:9/")
+    monkeypatch.setenv("ANYINT_PUBLIC_URL", "https://hooks.example.test")
+    client = AnyIntMusic()
+    assert client.public_url == "https://hooks.example.test"
+    assert "http://127.0.0.1:9" in repr(client)
+    assert "sk-env-secret" not in repr(client)
+
+
+@pytest.mark.parametrize("kwargs", [{"timeout": 0}, {"http_timeout": -1}, {"poll_interval": 0}])
+def test_bad_settings_are_refused(kwargs: dict[str, float]) -> None:
+    with pytest.raises(ConfigurationError):
+        AnyIntMusic(api_key="k", **kwargs)
+
+
+async def test_unopened_and_closed_clients_refuse_work(anyint_gateway: FakeGateway) -> None:
+    client = AnyIntMusic(api_key=anyint_gateway.api_key, base_url=anyint_gateway.url)
+    with pytest.raises(ClientClosedError, match="async with"):
+        await client.generate(prompt="x", model=Model.V5)
+    async with client:
+        pass
+    await client.aclose()  # idempotent
+    with pytest.raises(ClientClosedError, match="closed"):
+        await client.style_generate("x")
+    with pytest.raises(ClientClosedError, match="create a new"):
+        await client.open()
+
+
+async def test_repr_and_logs_never_show_the_api_key(
+    anyint_gateway: FakeGateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="anyint_music")
+    async with AnyIntMusic(api_key=anyint_gateway.api_key, base_url=anyint_gateway.url) as client:
+        task = await client.submit_generate("x", model=Model.V5)
+        await task
+        assert anyint_gateway.api_key not in repr(client)
+        assert anyint_gateway.api_key not in repr(task)
+    assert caplog.records
+    assert anyint_gateway.api_key not in caplog.text
+
+
+async def test_task_handle_id_events_and_await(
+    anyint_gateway: FakeGateway, anyint_client: AnyIntMusic
+) -> None:
+    anyint_gateway.stage_delay = 0.02
+    task = await anyint_client.submit_generate("handle me", model=Model.V5)
+    assert len(task.id) == 32
+    assert task.kind is TaskKind.MUSIC
+    seen = []
+    async for event in task.events():
+        seen.append(event.stage)
+        assert event.task_id == task.id
+    assert seen == [Stage.TEXT, Stage.FIRST, Stage.COMPLETE]
+    result = await task
+    assert isinstance(result, MusicResult)
+    assert await task.wait(timeout=1) == result
+    assert task.done()
+
+
+async def test_timeout_raises_and_the_task_can_be_awaited_again(
+    anyint_gateway: FakeGateway, anyint_client: AnyIntMusic
+) -> None:
+    anyint_gateway.stage_delay = 0.3
+    task = await anyint_client.submit_generate("slow", model=Model.V5)
+    with pytest.raises(TaskTimeoutError) as info:
+        await task.wait(timeout=0.05)
+    assert isinstance(info.value, TimeoutError)
+    assert info.value.task_id == task.id
+    assert len((await task.wait(timeout=10)).tracks) == 2
+
+
+async def test_generate_timeout_argument(
+    anyint_gateway: FakeGateway, anyint_client: AnyIntMusic
+) -> None:
+    anyint_gateway.drop_callbacks = True
+    with pytest.raises(TaskTimeoutError, match="wait again"):
+        await anyint_client.generate(prompt="never", model=Model.V5, timeout=0.1)
+
+
+async def test_events_time_out_too(anyint_gateway: FakeGateway, anyint_client: AnyIntMusic) -> None:
+    anyint_gateway.drop_callbacks = True
+    task = await anyint_client.submit_generate("silent", model=Model.V5)
+    with pytest.raises(TaskTimeoutError):
+        async for _ in task.events(timeout=0.1):
+            pass
+
+
+async def test_close_fails_pending_waits_instead_of_hanging(anyint_gateway: FakeGateway) -> None:
+    anyint_gateway.drop_callbacks = True
+    client = AnyIntMusic(api_key=anyint_gateway.api_key, base_url=anyint_gateway.url)
+    async with client:
+        task = await client.submit_generate("pending forever", model=Model.V5)
+        waiter = asyncio.ensure_future(task.wait())
+        events = asyncio.ensure_future(anext(task.events()))
+        await asyncio.sleep(0)
+    with pytest.raises(ReceiverClosedError) as info:
+        await asyncio.wait_for(waiter, 5)
+    assert info.value.task_id == task.id
+    with pytest.raises(ReceiverClosedError):
+        await asyncio.wait_for(events, 5)
+
+
+async def test_task_by_id_reattaches_in_process(anyint_client: AnyIntMusic) -> None:
+    task = await anyint_client.submit_generate("find me again", model=Model.V5)
+    again = anyint_client.task(task.id)
+    assert await again == await task
+
+
+async def test_task_by_id_of_a_foreign_task_is_resolved_by_polling(
+    anyint_gateway: FakeGateway,
+) -> None:
+    async with AnyIntMusic(api_key=anyint_gateway.api_key, base_url=anyint_gateway.url) as first:
+        song = await first.generate(prompt="made elsewhere", model=Model.V5)
+        lyrics = await first.generate_lyrics("made elsewhere too")
+    async with AnyIntMusic(
+        api_key=anyint_gateway.api_key, base_url=anyint_gateway.url, poll_interval=0.05
+    ) as second:
+        again = await second.task(song.task_id).wait(timeout=5)
+        words = await second.task(lyrics.task_id, kind="lyrics").wait(timeout=5)
+    assert [t.id for t in again.tracks] == [t.id for t in song.tracks]
+    assert [t.audio_url for t in again.tracks] == [t.audio_url for t in song.tracks]
+    assert words.variants == lyrics.variants
+    assert any(r.path == "/suno/query/task" for r in anyint_gateway.requests)
+
+
+async def test_public_url_is_sent_as_callback_base(anyint_gateway: FakeGateway) -> None:
+    anyint_gateway.drop_callbacks = True
+    async with AnyIntMusic(
+        api_key=anyint_gateway.api_key,
+        base_url=anyint_gateway.url,
+        public_url="https://hooks.example.test/",
+    ) as client:
+        await client.submit_lyrics("x")
+    sent = anyint_gateway.requests[-1].json
+    assert sent is not None
+    assert sent["callBackUrl"].startswith("https://hooks.example.test/anyint/callbacks/")
+
+
+async def test_tokens_are_unique_and_unguessable(
+    anyint_gateway: FakeGateway, anyint_client: AnyIntMusic
+) -> None:
+    anyint_gateway.drop_callbacks = True
+    for _ in range(5):
+        await anyint_client.submit_lyrics("x")
+    tokens = [r.json["callBackUrl"].rsplit("/", 1)[1] for r in anyint_gateway.requests if r.json]
+    assert len(set(tokens)) == 5
+    assert all(len(t) >= 32 for t in tokens)
+
+
+async def test_warns_when_the_real_gateway_cannot_reach_the_receiver(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="anyint_music")
+    async with AnyIntMusic(api_key="k", base_url="https://gateway.example.test"):
+        pass
+    assert "set public_url" in caplog.text

@@ -42,6 +42,7 @@ from .errors import (
     RateLimitError,
     ReceiverClosedError,
     ServerError,
+    SubmitUncertainError,
     TaskFailedError,
     TaskTimeoutError,
 )
@@ -71,6 +72,7 @@ __all__ = [
     "ServerError",
     "Stage",
     "StyleResult",
+    "SubmitUncertainError",
     "Task",
     "TaskEvent",
     "TaskFailedError",

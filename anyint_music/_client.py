@@ -33,13 +33,16 @@ from ._models import (
     VocalGender,
 )
 from ._receiver import CALLBACK_PREFIX, DEFAULT_MAX_BODY, CallbackReceiver
+from ._retry import RetryPolicy
 from ._tasks import Task, TaskRegistry, TaskState
 from .errors import (
     BadRequestError,
     ClientClosedError,
     ConfigurationError,
+    InvalidRequestError,
     MalformedResponseError,
     ReceiverClosedError,
+    SubmitUncertainError,
     TaskFailedError,
 )
 
@@ -90,6 +93,14 @@ class AnyIntMusic:
             (tasks re-attached with :meth:`task`); ``None`` turns polling off.
         http_timeout: seconds allowed for one request to the gateway.
         max_callback_bytes: the largest callback body the receiver accepts.
+        max_attempts: tries per request for transient failures other than rate answers
+            (1 = no such retry). A submit is retried only when no task can have been created.
+        retry_backoff: the first backoff in seconds; it doubles per failure, with full jitter.
+        retry_max_time: total seconds one request may spend retrying, rate answers included
+            (0 = never retry).
+        rate_limit: ``(count, seconds)``: send at most ``count`` task-creating submits per
+            ``seconds``. Off by default; upstream documents ``(20, 10.0)``. Rate answers from
+            the gateway slow the client down either way.
 
     Raises:
         ConfigurationError: no API key, or a setting out of range.
@@ -107,6 +118,10 @@ class AnyIntMusic:
         poll_interval: float | None = 30.0,
         http_timeout: float = 60.0,
         max_callback_bytes: int = DEFAULT_MAX_BODY,
+        max_attempts: int = 5,
+        retry_backoff: float = 0.5,
+        retry_max_time: float = 120.0,
+        rate_limit: tuple[int, float] | None = None,
     ) -> None:
         key = api_key if api_key is not None else os.environ.get("ANYINT_API_KEY")
         if not key:
@@ -119,6 +134,16 @@ class AnyIntMusic:
                 raise ConfigurationError(
                     f"{name} must be a positive number of seconds, got {value!r}"
                 )
+        if not (isinstance(max_attempts, int) and max_attempts >= 1):
+            raise ConfigurationError(f"max_attempts must be an integer >= 1, got {max_attempts!r}")
+        if not retry_backoff >= 0 or not retry_max_time >= 0:
+            raise ConfigurationError("retry_backoff and retry_max_time must not be negative")
+        if rate_limit is not None and not (
+            len(rate_limit) == 2 and int(rate_limit[0]) >= 1 and float(rate_limit[1]) > 0
+        ):
+            raise ConfigurationError(
+                f"rate_limit must be (count >= 1, seconds > 0), e.g. (20, 10.0); got {rate_limit!r}"
+            )
         if poll_interval is not None and not poll_interval > 0:
             raise ConfigurationError(
                 f"poll_interval must be positive or None, got {poll_interval!r}"
@@ -129,7 +154,18 @@ class AnyIntMusic:
         self._public_url_setting = public_url or os.environ.get("ANYINT_PUBLIC_URL")
         self._timeout = float(timeout)
         self._poll_interval = poll_interval
-        self._transport = Transport(api_key=key, base_url=self._base_url, timeout=http_timeout)
+        self._transport = Transport(
+            api_key=key,
+            base_url=self._base_url,
+            timeout=http_timeout,
+            retry=RetryPolicy(
+                max_attempts=max_attempts,
+                backoff=retry_backoff,
+                max_backoff=max(30.0, retry_backoff),
+                max_time=retry_max_time,
+            ),
+            rate_limit=rate_limit,
+        )
         self._registry = TaskRegistry()
         self._receiver = CallbackReceiver(
             self._registry, host=callback_host, port=callback_port, max_body=max_callback_bytes
@@ -220,7 +256,11 @@ class AnyIntMusic:
         callback_url = f"{self._public_url}{CALLBACK_PREFIX}{state.token}"
         body = to_wire(build(callback_url))
         try:
-            data = await self._transport.request("POST", path, json_body=body)
+            data = await self._transport.request("POST", path, json_body=body, creates_task=True)
+        except SubmitUncertainError as exc:
+            # The task may exist: keep its token so its callbacks are still taken in.
+            exc.token = state.token
+            raise
         except BaseException:
             self._registry.forget(state)
             raise
@@ -515,6 +555,28 @@ class AnyIntMusic:
         limit = _timeout(timeout)
         task = await self.submit_cover(task_id)
         return await task.wait(timeout=limit)
+
+    async def recover(
+        self, error: SubmitUncertainError, *, timeout: float | None = None
+    ) -> Task[Any]:
+        """The task behind a submit whose answer was lost, once its first callback arrives.
+
+        Args:
+            error: the :class:`SubmitUncertainError` the submit raised.
+            timeout: seconds to wait for a callback; default the client's ``timeout``.
+
+        Returns:
+            The task's handle, as the submit would have returned it.
+
+        Raises:
+            TaskTimeoutError: no callback came: most likely no task was created.
+        """
+        self._ensure_open()
+        if error.token is None:
+            raise InvalidRequestError("this error did not come from this client's submit")
+        limit = self._timeout if timeout is None else check.timeout(timeout)
+        state = await self._registry.claim(error.token, limit)
+        return self._handle(state)
 
     def task(self, task_id: str, *, kind: TaskKind | str = TaskKind.MUSIC) -> Task[Any]:
         """The handle of a task, by id.

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import random
 from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
 
 from . import errors
+from ._retry import RetryPolicy, Throttle, creates_no_task, is_transient, retry_after
 from ._version import __version__
 
 log = logging.getLogger("anyint_music")
@@ -124,18 +127,32 @@ def unwrap(status: int, body: Any, text: str) -> Any:
 
 
 class Transport:
-    """One aiohttp session bound to the gateway's base URL and the API key."""
+    """One aiohttp session bound to the gateway's base URL and the API key, with retries."""
 
-    def __init__(self, *, api_key: str, base_url: str, timeout: float) -> None:
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        base_url: str,
+        timeout: float,
+        retry: RetryPolicy | None = None,
+        rate_limit: tuple[int, float] | None = None,
+    ) -> None:
         self._api_key = api_key
         self.base_url = base_url.rstrip("/")
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._session: aiohttp.ClientSession | None = None
+        self.retry = retry or RetryPolicy()
+        self._rate_limit = rate_limit
+        self._throttle: Throttle | None = None
+        self._rng = random.Random()
+        self.retries = 0
 
     def __repr__(self) -> str:
         return f"Transport(base_url={self.base_url!r})"
 
     async def open(self) -> None:
+        self._throttle = Throttle(self._rate_limit)
         self._session = aiohttp.ClientSession(
             headers={
                 "Authorization": f"Bearer {self._api_key}",
@@ -157,17 +174,68 @@ class Transport:
         *,
         json_body: Any = None,
         params: Mapping[str, str] | None = None,
+        creates_task: bool = False,
     ) -> Any:
-        """Send one request; return the envelope's ``data`` or raise a mapped error."""
-        if self._session is None:
-            raise errors.ClientClosedError(
-                "the client is closed; open it with 'async with AnyIntMusic()'"
-            )
+        """Send a request, retrying what is safe to retry; return the envelope's ``data``.
+
+        Args:
+            creates_task: the request creates a paid task, so it is sent again only when the
+                failure proves no task was created (see ``_retry``).
+
+        Raises:
+            APIError, APIConnectionError: the last failure, when retrying is unsafe or used up.
+        """
+        if self._session is None or self._throttle is None:
+            raise errors.ClientClosedError("the client is closed; create a new AnyIntMusic")
+        throttle = self._throttle
+        policy = self.retry
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + policy.max_time
+        failures = 0
+        while True:
+            await throttle.acquire(creates_task=creates_task)
+            try:
+                data = await self._send(method, path, json_body, params)
+            except (errors.APIError, errors.APIConnectionError) as exc:
+                rate = isinstance(exc, errors.RateLimitError)
+                asked = exc.retry_after if isinstance(exc, errors.APIError) else None
+                failures += 1
+                wait = asked if asked is not None else policy.delay(failures, self._rng)
+                await throttle.release(rate_limited=rate, wait=wait if rate else None)
+                safe = creates_no_task(exc) if creates_task else is_transient(exc)
+                # Rate answers prove nothing was created and say when to come back: they are
+                # bounded by time only. Other failures also count against max_attempts.
+                attempts_left = rate or failures < policy.max_attempts
+                if not safe or not attempts_left or loop.time() + wait > deadline:
+                    if creates_task and isinstance(exc, errors.APIConnectionError) and exc.sent:
+                        raise errors.SubmitUncertainError(method, path, exc) from exc
+                    raise
+                self.retries += 1
+                log.info(
+                    "%s %s failed (%s); retry %d in %.2f s",
+                    method,
+                    path,
+                    exc,
+                    failures,
+                    wait,
+                    extra={"route": path, "attempt": failures, "retry_in": wait},
+                )
+                if not rate:
+                    await asyncio.sleep(wait)
+                continue
+            await throttle.release(rate_limited=False, wait=None)
+            return data
+
+    async def _send(
+        self, method: str, path: str, json_body: Any, params: Mapping[str, str] | None
+    ) -> Any:
+        assert self._session is not None
         url = self.base_url + path
         try:
             async with self._session.request(method, url, json=json_body, params=params) as resp:
                 text = await resp.text()
                 status = resp.status
+                headers = resp.headers
         except aiohttp.ClientConnectorError as exc:
             raise errors.APIConnectionError(
                 f"could not connect to {self.base_url} ({exc.os_error}); check ANYINT_BASE_URL "
@@ -176,8 +244,7 @@ class Transport:
             ) from exc
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise errors.APIConnectionError(
-                f"{method} {path} was sent but its answer was lost ({type(exc).__name__}: {exc}); "
-                "the request may have taken effect",
+                f"{method} {path} was sent but its answer was lost ({type(exc).__name__}: {exc})",
                 sent=True,
             ) from exc
         try:
@@ -185,4 +252,8 @@ class Transport:
         except ValueError:
             body = None
         log.debug("%s %s -> %s", method, path, status, extra={"route": path, "status": status})
-        return unwrap(status, body, text)
+        try:
+            return unwrap(status, body, text)
+        except errors.APIError as exc:
+            exc.retry_after = retry_after(headers)
+            raise

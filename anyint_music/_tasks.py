@@ -121,6 +121,24 @@ class TaskRegistry:
                 continue
             self.apply(state, event)
 
+    async def claim(self, token: str, timeout: float) -> TaskState:
+        """Wait for the first callback on an unbound token and bind its task id."""
+        state = self._by_token.get(token)
+        if state is None:
+            raise TaskTimeoutError(None, timeout)
+        try:
+            async with asyncio.timeout(timeout):
+                while state.task_id is None and not state.early:
+                    if state.future.done():
+                        state.future.result()  # raises ReceiverClosedError
+                    await state.wait_changed().wait()
+        except TimeoutError:
+            raise TaskTimeoutError(None, timeout) from None
+        if state.task_id is None:
+            assert state.early
+            self.bind(state, state.early[0].task_id)
+        return state
+
     def forget(self, state: TaskState) -> None:
         """Drop a state whose submit failed: no task exists for its token."""
         if state.token is not None:
@@ -154,6 +172,7 @@ class TaskRegistry:
                 state.early = []
             if len(state.early) < EARLY_EVENTS_MAX:
                 state.early.append(event)
+                state.notify()
             return Outcome.ACCEPTED
         if event.task_id != state.task_id:
             log.warning(

@@ -7,6 +7,7 @@ The tree::
     ├── InvalidRequestError (also ValueError) -- refused before anything was sent
     ├── ClientClosedError (also RuntimeError) -- the client is not open, or already closed
     ├── APIConnectionError (.sent)            -- the gateway was not reached, or its answer lost
+    │   └── SubmitUncertainError              -- a submit's answer was lost; a task may exist
     ├── APIError (.status, .code, .message)   -- the gateway refused or answered nonsense
     │   ├── BadRequestError                   -- 400/404/409/413/422/451: fix the request
     │   ├── AuthenticationError               -- 401: check ANYINT_API_KEY
@@ -39,6 +40,7 @@ __all__ = [
     "RateLimitError",
     "ReceiverClosedError",
     "ServerError",
+    "SubmitUncertainError",
     "TaskFailedError",
     "TaskTimeoutError",
 ]
@@ -81,6 +83,30 @@ class APIConnectionError(AnyIntError):
         super().__init__(message)
 
 
+class SubmitUncertainError(APIConnectionError):
+    """A task-creating request was sent but its answer was lost; it was NOT sent again.
+
+    The gateway may have created (and charged) the task. If it did, the service will still
+    deliver the task's callbacks to this request's callback URL: ``await
+    client.recover(error)`` waits for the first of them and returns the task's handle.
+
+    Attributes:
+        route: the route that was called, e.g. ``/suno/generate``.
+        token: the callback token of this submit (set by the client).
+    """
+
+    def __init__(self, method: str, route: str, cause: APIConnectionError) -> None:
+        self.route = route
+        self.token: str | None = None
+        super().__init__(
+            f"{method} {route} was sent but its answer was lost ({cause}). A task may have been "
+            "created and charged, so it was not sent again. Recover it with "
+            "'await client.recover(error)' (it waits for the task's callback), or look for it "
+            "in your AnyInt dashboard before submitting again.",
+            sent=True,
+        )
+
+
 class APIError(AnyIntError):
     """The gateway did not accept the request.
 
@@ -89,6 +115,7 @@ class APIError(AnyIntError):
         code: the numeric ``code`` of the body when there was one, else the HTTP status.
         message: the gateway's own words.
         data: the ``data`` member of the answer, when it had one (e.g. an existing task id).
+        retry_after: seconds the gateway asked to wait before trying again, when it said so.
     """
 
     def __init__(
@@ -104,6 +131,7 @@ class APIError(AnyIntError):
         self.code = status if code is None else code
         self.message = message
         self.data = data
+        self.retry_after: float | None = None
         text = f"{message} (HTTP {status}, code {self.code})"
         super().__init__(f"{text}. {hint}" if hint else text)
 

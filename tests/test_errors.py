@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 
 from anyint_music import (
@@ -20,6 +22,15 @@ from anyint_music import (
 from anyint_music.testing import FakeGateway
 
 
+@pytest.fixture
+async def strict_client(anyint_gateway: FakeGateway) -> AsyncIterator[AnyIntMusic]:
+    """A client that never retries, so each refusal surfaces as it was mapped."""
+    async with AnyIntMusic(
+        api_key=anyint_gateway.api_key, base_url=anyint_gateway.url, retry_max_time=0
+    ) as client:
+        yield client
+
+
 @pytest.mark.parametrize(
     ("code", "error"),
     [
@@ -35,11 +46,11 @@ from anyint_music.testing import FakeGateway
     ],
 )
 async def test_body_codes_inside_http_200(
-    anyint_gateway: FakeGateway, anyint_client: AnyIntMusic, code: int, error: type[APIError]
+    anyint_gateway: FakeGateway, strict_client: AnyIntMusic, code: int, error: type[APIError]
 ) -> None:
     anyint_gateway.fail_submit("/suno/generate", code=code, message=f"refused with {code}")
     with pytest.raises(error) as info:
-        await anyint_client.generate(prompt="x", model=Model.V5)
+        await strict_client.generate(prompt="x", model=Model.V5)
     assert (info.value.status, info.value.code) == (200, code)
     assert info.value.message == f"refused with {code}"
 
@@ -55,23 +66,23 @@ async def test_body_codes_inside_http_200(
     ],
 )
 async def test_http_statuses_with_anyint_error_envelope(
-    anyint_gateway: FakeGateway, anyint_client: AnyIntMusic, status: int, error: type[APIError]
+    anyint_gateway: FakeGateway, strict_client: AnyIntMusic, status: int, error: type[APIError]
 ) -> None:
     anyint_gateway.fail_submit(status=status, message="no")
     with pytest.raises(error) as info:
-        await anyint_client.generate(prompt="x", model=Model.V5)
+        await strict_client.generate(prompt="x", model=Model.V5)
     assert info.value.status == status
     assert info.value.message == "no"
 
 
 async def test_refusal_times_then_success(
-    anyint_gateway: FakeGateway, anyint_client: AnyIntMusic
+    anyint_gateway: FakeGateway, strict_client: AnyIntMusic
 ) -> None:
-    anyint_gateway.fail_submit(code=430, times=2)
+    anyint_gateway.fail_submit(code=400, times=2)
     for _ in range(2):
-        with pytest.raises(RateLimitError, match="wait a little"):
-            await anyint_client.generate(prompt="x", model=Model.V5)
-    assert len((await anyint_client.generate(prompt="x", model=Model.V5)).tracks) == 2
+        with pytest.raises(BadRequestError, match="unchanged it will fail again"):
+            await strict_client.generate(prompt="x", model=Model.V5)
+    assert len((await strict_client.generate(prompt="x", model=Model.V5)).tracks) == 2
 
 
 async def test_wrong_api_key_says_what_to_check(anyint_gateway: FakeGateway) -> None:
@@ -97,7 +108,7 @@ async def test_cover_of_an_unknown_task_is_refused(anyint_client: AnyIntMusic) -
 async def test_unreachable_gateway_is_a_connection_error_that_sent_nothing() -> None:
     async with FakeGateway() as gw:
         url, key = gw.url, gw.api_key
-    async with AnyIntMusic(api_key=key, base_url=url) as client:
+    async with AnyIntMusic(api_key=key, base_url=url, retry_max_time=0) as client:
         with pytest.raises(APIConnectionError, match="Nothing was sent") as info:
             await client.generate(prompt="x", model=Model.V5)
     assert info.value.sent is False

@@ -47,6 +47,10 @@ async def anyint_gateway(anyint_gateway_options: dict[str, Any]) -> AsyncIterato
 async def anyint_client(anyint_gateway: FakeGateway) -> AsyncIterator[AnyIntMusic]:
     """An open AnyIntMusic client talking to ``anyint_gateway``, closed after the test."""
     async with AnyIntMusic(
-        api_key=anyint_gateway.api_key, base_url=anyint_gateway.url, timeout=30.0, poll_interval=1.0
+        api_key=anyint_gateway.api_key,
+        base_url=anyint_gateway.url,
+        timeout=30.0,
+        poll_interval=1.0,
+        retry_backoff=0.01,  # retries still happen, but a test does not sit through backoffs
     ) as client:
         yield client

@@ -32,6 +32,7 @@ from ._models import (
     TimestampedLyricsRequest,
     VocalGender,
 )
+from ._polling import Poller
 from ._receiver import CALLBACK_PREFIX, DEFAULT_MAX_BODY, CallbackReceiver
 from ._retry import RetryPolicy
 from ._tasks import Task, TaskRegistry, TaskState
@@ -89,8 +90,10 @@ class AnyIntMusic:
         public_url: the base URL at which the service can reach the receiver (a tunnel or load
             balancer); default ``ANYINT_PUBLIC_URL``, else the receiver's own address.
         timeout: default seconds to wait for a task's final result.
-        poll_interval: seconds between polls of a task's record when it is watched by polling
-            (tasks re-attached with :meth:`task`); ``None`` turns polling off.
+        poll_interval: when a task's final callback has not come this many seconds after the
+            submit, its record is polled (then at growing intervals) until it ends, so a lost
+            callback costs time, not the result. ``None`` turns this off (tasks re-attached with
+            :meth:`task` are still polled, every 30 s).
         http_timeout: seconds allowed for one request to the gateway.
         max_callback_bytes: the largest callback body the receiver accepts.
         max_attempts: tries per request for transient failures other than rate answers
@@ -167,6 +170,12 @@ class AnyIntMusic:
             rate_limit=rate_limit,
         )
         self._registry = TaskRegistry()
+        # Tasks of other processes can only be polled, so re-attaching polls even when off.
+        self._poller = Poller(self._registry, self._fetch_record, interval=poll_interval or 30.0)
+        if poll_interval is not None:
+            self._registry.watch = self._poller.schedule
+        else:
+            self._registry.watch = self._watch_attached_only
         self._receiver = CallbackReceiver(
             self._registry, host=callback_host, port=callback_port, max_body=max_callback_bytes
         )
@@ -178,6 +187,10 @@ class AnyIntMusic:
             f"<AnyIntMusic base_url={self._base_url!r} public_url={self.public_url!r} "
             f"state={self._state.value}>"
         )
+
+    def _watch_attached_only(self, state: TaskState, delay: float | None) -> None:
+        if delay is not None:
+            self._poller.schedule(state, delay)
 
     # --- lifecycle ---
 
@@ -203,6 +216,7 @@ class AnyIntMusic:
             await self._transport.close()
             raise
         self._public_url = (self._public_url_setting or local_url).rstrip("/")
+        self._poller.start()
         if self._public_url_setting is None and not _is_loopback(self._base_url):
             log.warning(
                 "the receiver listens on %s, which %s cannot reach; set public_url (or "
@@ -225,6 +239,7 @@ class AnyIntMusic:
         try:
             await self._receiver.stop()
         finally:
+            await self._poller.stop()
             self._registry.close()
             await self._transport.close()
 
@@ -272,7 +287,7 @@ class AnyIntMusic:
         return self._handle(state)
 
     def _handle(self, state: TaskState) -> Task[Any]:
-        return Task(state, self._registry, timeout=self._timeout, poll_interval=self._poll_interval)
+        return Task(state, timeout=self._timeout)
 
     async def submit_generate(
         self,
@@ -582,8 +597,8 @@ class AnyIntMusic:
         """The handle of a task, by id.
 
         A task this client submitted is tracked by its callbacks. Any other task (submitted
-        elsewhere, or before a restart) is watched by polling its record every
-        ``poll_interval`` seconds (or 30 s when polling is off).
+        elsewhere, or before a restart) is watched by polling its record, first at once, then
+        every ``poll_interval`` seconds (30 s when polling is off), growing slowly.
 
         Args:
             task_id: the service's task id.
@@ -592,13 +607,7 @@ class AnyIntMusic:
         self._ensure_open()
         check.required_text(task_id, "task_id")
         chosen = check.enum_value(TaskKind, kind, "kind")
-        state = self._registry.get_task(task_id)
-        if state is None:
-
-            async def fetch() -> TaskEvent | None:
-                return await self._fetch_record(chosen, task_id)
-
-            state = self._registry.attach(task_id, chosen, fetch)
+        state = self._registry.get_task(task_id) or self._registry.attach(task_id, chosen)
         return self._handle(state)
 
     async def _fetch_record(self, kind: TaskKind, task_id: str) -> TaskEvent | None:

@@ -8,7 +8,7 @@ import logging
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator
+from collections.abc import AsyncIterator, Callable, Generator
 from typing import Any, Generic, TypeVar
 
 import attrs
@@ -24,7 +24,8 @@ R = TypeVar("R")
 # keeps posting to a token that never gets bound must not grow memory without limit.
 EARLY_EVENTS_MAX = 8
 
-Fetch = Callable[[], Awaitable["TaskEvent | None"]]
+# Called with a state that should be watched by polling, and a delay (None: one interval).
+Watch = Callable[["TaskState", "float | None"], None]
 
 
 class Outcome(enum.Enum):
@@ -47,8 +48,6 @@ class TaskState:
     history: list[TaskEvent] = attrs.Factory(list)
     early: list[TaskEvent] | None = None
     changed: asyncio.Event | None = None
-    fetch: Fetch | None = None
-    poller: asyncio.Task[None] | None = None
 
     def notify(self) -> None:
         if self.changed is not None:
@@ -90,6 +89,7 @@ class TaskRegistry:
         self._finished_max = finished_max
         self._finished_ttl = finished_ttl
         self._closed = False
+        self.watch: Watch | None = None
 
     def __len__(self) -> int:
         return len(self._by_token)
@@ -109,6 +109,8 @@ class TaskRegistry:
         """Tie ``state`` to the task id the gateway answered; claim early callbacks."""
         state.task_id = task_id
         self._by_task[task_id] = state
+        if self.watch is not None:
+            self.watch(state, None)
         early, state.early = state.early or [], None
         for event in early:
             if event.task_id != task_id:
@@ -154,12 +156,13 @@ class TaskRegistry:
     def get_task(self, task_id: str) -> TaskState | None:
         return self._by_task.get(task_id)
 
-    def attach(self, task_id: str, kind: TaskKind, fetch: Fetch) -> TaskState:
+    def attach(self, task_id: str, kind: TaskKind) -> TaskState:
         """A state for a task this process did not submit; it is resolved by polling."""
         state = TaskState(kind, asyncio.get_running_loop().create_future(), task_id=task_id)
         state.future.add_done_callback(_mark_retrieved)
-        state.fetch = fetch
         self._by_task[task_id] = state
+        if self.watch is not None:
+            self.watch(state, 0.0)
         return state
 
     def deliver(self, token: str, event: TaskEvent) -> Outcome:
@@ -223,8 +226,6 @@ class TaskRegistry:
         else:
             state.future.set_result(outcome)
         state.notify()
-        if state.poller is not None and state.poller is not asyncio.current_task():
-            state.poller.cancel()
         if state.token is not None:
             self._finished[state.token] = time.monotonic()
         self._prune()
@@ -245,31 +246,10 @@ class TaskRegistry:
             ):
                 del self._by_task[state.task_id]
 
-    def start_polling(self, state: TaskState, interval: float) -> None:
-        """Poll the task's record until it ends (for tasks with no callback to this process)."""
-        if state.poller is None and state.fetch is not None and not state.future.done():
-            state.poller = asyncio.get_running_loop().create_task(self._poll(state, interval))
-
-    async def _poll(self, state: TaskState, interval: float) -> None:
-        assert state.fetch is not None
-        while not state.future.done():
-            try:
-                event = await state.fetch()
-            except Exception as exc:  # one failed poll must not end the wait
-                log.warning("polling task %s failed: %s", state.task_id, exc)
-                event = None
-            if event is not None:
-                self.apply(state, event)
-            if state.future.done():
-                return
-            await asyncio.sleep(interval)
-
     def close(self) -> None:
-        """Fail every pending wait with ReceiverClosedError; stop polling."""
+        """Fail every pending wait with ReceiverClosedError."""
         self._closed = True
         for state in {*self._by_token.values(), *self._by_task.values()}:
-            if state.poller is not None:
-                state.poller.cancel()
             if not state.future.done():
                 state.future.set_exception(ReceiverClosedError(state.task_id))
                 state.notify()
@@ -284,18 +264,9 @@ class Task(Generic[R]):
     ``await task`` is ``await task.wait()``.
     """
 
-    def __init__(
-        self,
-        state: TaskState,
-        registry: TaskRegistry,
-        *,
-        timeout: float,
-        poll_interval: float | None,
-    ) -> None:
+    def __init__(self, state: TaskState, *, timeout: float) -> None:
         self._state = state
-        self._registry = registry
         self._timeout = timeout
-        self._poll_interval = poll_interval
 
     def __repr__(self) -> str:
         status = "done" if self.done() else "pending"
@@ -321,10 +292,6 @@ class Task(Generic[R]):
         """Whether the final result (or failure) is in."""
         return self._state.future.done()
 
-    def _start_polling(self) -> None:
-        if self._state.fetch is not None:
-            self._registry.start_polling(self._state, self._poll_interval or 30.0)
-
     async def wait(self, timeout: float | None = None) -> R:
         """Wait for the final result.
 
@@ -341,7 +308,6 @@ class Task(Generic[R]):
             ReceiverClosedError: the client closed first.
         """
         limit = self._timeout if timeout is None else timeout
-        self._start_polling()
         try:
             async with asyncio.timeout(limit):
                 result: R = await asyncio.shield(self._state.future)
@@ -366,7 +332,6 @@ class Task(Generic[R]):
                 client's ``timeout``).
             ReceiverClosedError: the client closed first.
         """
-        self._start_polling()
         return _EventIterator(self._state, self._timeout if timeout is None else timeout)
 
 

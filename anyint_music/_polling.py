@@ -1,0 +1,111 @@
+"""The polling fallback: one loop that polls the records of tasks whose final callback is late.
+
+A task is scheduled when it is bound; if its final callback has not come by then, its record is
+fetched, and again with a growing interval until the task ends. Whichever of callback and poll
+delivers the final result first wins; the registry ignores the other. A small fixed number of
+polls run at once, so thousands of late tasks do not become thousands of concurrent requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import logging
+from collections.abc import Awaitable, Callable
+
+from ._models import TaskEvent, TaskKind
+from ._tasks import TaskRegistry, TaskState
+
+log = logging.getLogger("anyint_music")
+
+Fetch = Callable[[TaskKind, str], Awaitable["TaskEvent | None"]]
+
+BACKOFF = 1.5
+
+
+class Poller:
+    """Polls due tasks' records and hands what they show to the registry."""
+
+    def __init__(
+        self,
+        registry: TaskRegistry,
+        fetch: Fetch,
+        *,
+        interval: float,
+        max_interval: float | None = None,
+        concurrency: int = 4,
+    ) -> None:
+        self._registry = registry
+        self._fetch = fetch
+        self.interval = interval
+        self.max_interval = max_interval or max(interval, min(interval * 4, 300.0))
+        self._heap: list[tuple[float, int, float, TaskState]] = []
+        self._seq = itertools.count()
+        self._wake = asyncio.Event()
+        self._slots = asyncio.Semaphore(concurrency)
+        self._runner: asyncio.Task[None] | None = None
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self.polls = 0
+
+    def start(self) -> None:
+        self._runner = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        tasks = [t for t in (self._runner, *self._in_flight) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._runner = None
+        self._heap.clear()
+
+    def schedule(self, state: TaskState, delay: float | None = None) -> None:
+        """Poll ``state`` after ``delay`` seconds (default: one interval) unless it ends first."""
+        wait = self.interval if delay is None else delay
+        loop = asyncio.get_running_loop()
+        heapq.heappush(self._heap, (loop.time() + wait, next(self._seq), wait, state))
+        if self._heap[0][3] is state:
+            self._wake.set()
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            self._wake.clear()
+            now = loop.time()
+            while self._heap and self._heap[0][0] <= now:
+                _, _, wait, state = heapq.heappop(self._heap)
+                if state.future.done():
+                    continue
+                await self._slots.acquire()
+                task = loop.create_task(self._poll(state, wait))
+                self._in_flight.add(task)
+                task.add_done_callback(self._in_flight.discard)
+            timeout = self._heap[0][0] - loop.time() if self._heap else None
+            try:
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
+            except TimeoutError:
+                pass
+
+    async def _poll(self, state: TaskState, wait: float) -> None:
+        try:
+            assert state.task_id is not None
+            self.polls += 1
+            try:
+                event = await self._fetch(state.kind, state.task_id)
+            except Exception as exc:  # a failed poll must not end the wait: try again later
+                log.warning(
+                    "polling task %s failed: %s",
+                    state.task_id,
+                    exc,
+                    extra={"task_id": state.task_id},
+                )
+                event = None
+            if event is not None:
+                self._registry.apply(state, event)
+            if not state.future.done():
+                self.schedule(
+                    state, min(wait * BACKOFF, self.max_interval) if wait else self.interval
+                )
+        finally:
+            self._slots.release()

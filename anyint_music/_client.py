@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import ipaddress
 import logging
@@ -34,8 +35,9 @@ from ._models import (
 )
 from ._polling import Poller
 from ._receiver import CALLBACK_PREFIX, DEFAULT_MAX_BODY, CallbackReceiver
+from ._registry import TaskRegistry
 from ._retry import RetryPolicy
-from ._tasks import Task, TaskRegistry, TaskState
+from ._tasks import Task, TaskState
 from .errors import (
     BadRequestError,
     ClientClosedError,
@@ -46,6 +48,7 @@ from .errors import (
     SubmitUncertainError,
     TaskFailedError,
 )
+from .stores import MemoryStore, TaskStore
 
 log = logging.getLogger("anyint_music")
 
@@ -104,6 +107,12 @@ class AnyIntMusic:
         rate_limit: ``(count, seconds)``: send at most ``count`` task-creating submits per
             ``seconds``. Off by default; upstream documents ``(20, 10.0)``. Rate answers from
             the gateway slow the client down either way.
+        store: where tokens, task ids, stages and results are kept: ``MemoryStore()``
+            (default) or ``SQLiteStore(path)`` to survive restarts.
+        retention: seconds a finished task stays known, so late duplicate callbacks still get
+            200 and ``task(task_id)`` returns its result without a request.
+        max_task_age: an unfinished task older than this is given up (its wait fails with
+            ``TaskTimeoutError``) so a long-lived process does not grow.
 
     Raises:
         ConfigurationError: no API key, or a setting out of range.
@@ -125,6 +134,9 @@ class AnyIntMusic:
         retry_backoff: float = 0.5,
         retry_max_time: float = 120.0,
         rate_limit: tuple[int, float] | None = None,
+        store: TaskStore | None = None,
+        retention: float = 3600.0,
+        max_task_age: float = 86_400.0,
     ) -> None:
         key = api_key if api_key is not None else os.environ.get("ANYINT_API_KEY")
         if not key:
@@ -169,7 +181,12 @@ class AnyIntMusic:
             ),
             rate_limit=rate_limit,
         )
-        self._registry = TaskRegistry()
+        for name, value in (("retention", retention), ("max_task_age", max_task_age)):
+            if not value > 0:
+                raise ConfigurationError(f"{name} must be a positive number of seconds")
+        self._store: TaskStore = store if store is not None else MemoryStore()
+        self._registry = TaskRegistry(self._store, retention=retention, max_task_age=max_task_age)
+        self._housekeeper: asyncio.Task[None] | None = None
         # Tasks of other processes can only be polled, so re-attaching polls even when off.
         self._poller = Poller(self._registry, self._fetch_record, interval=poll_interval or 30.0)
         if poll_interval is not None:
@@ -209,14 +226,17 @@ class AnyIntMusic:
             return self
         if self._state is _State.CLOSED:
             raise ClientClosedError("this AnyIntMusic was closed; create a new client")
+        await self._store.open()
         await self._transport.open()
         try:
             local_url = await self._receiver.start()
         except BaseException:
             await self._transport.close()
+            await self._store.close()
             raise
         self._public_url = (self._public_url_setting or local_url).rstrip("/")
         self._poller.start()
+        self._housekeeper = asyncio.get_running_loop().create_task(self._housekeeping())
         if self._public_url_setting is None and not _is_loopback(self._base_url):
             log.warning(
                 "the receiver listens on %s, which %s cannot reach; set public_url (or "
@@ -237,11 +257,16 @@ class AnyIntMusic:
             return
         self._state = _State.CLOSED
         try:
+            # Stop accepting first; in-flight callback handlers finish and are stored.
             await self._receiver.stop()
         finally:
+            if self._housekeeper is not None:
+                self._housekeeper.cancel()
+                await asyncio.gather(self._housekeeper, return_exceptions=True)
             await self._poller.stop()
             self._registry.close()
             await self._transport.close()
+            await self._store.close()
 
     async def __aenter__(self) -> Self:
         return await self.open()
@@ -253,6 +278,15 @@ class AnyIntMusic:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+    async def _housekeeping(self) -> None:
+        while True:
+            await asyncio.sleep(60.0)
+            self._registry.prune()
+            try:
+                await self._registry.prune_store()
+            except Exception as exc:  # a failed clean-up is retried next round
+                log.warning("pruning the task store failed: %s", exc)
 
     def _ensure_open(self) -> None:
         if self._state is _State.UNOPENED:
@@ -267,7 +301,7 @@ class AnyIntMusic:
 
     async def _submit(self, kind: TaskKind, path: str, build: Callable[[str], Any]) -> Task[Any]:
         self._ensure_open()
-        state = self._registry.new(kind)
+        state = await self._registry.new(kind)
         callback_url = f"{self._public_url}{CALLBACK_PREFIX}{state.token}"
         body = to_wire(build(callback_url))
         try:
@@ -277,12 +311,12 @@ class AnyIntMusic:
             exc.token = state.token
             raise
         except BaseException:
-            self._registry.forget(state)
+            await self._registry.forget(state)
             raise
         task_id = _task_id(data, path)
         if self._state is not _State.OPEN:
             raise ReceiverClosedError(task_id)
-        self._registry.bind(state, task_id)
+        await self._registry.bind(state, task_id)
         log.info("submitted %s task %s", path, task_id, extra={"task_id": task_id, "route": path})
         return self._handle(state)
 
@@ -592,6 +626,16 @@ class AnyIntMusic:
         limit = self._timeout if timeout is None else check.timeout(timeout)
         state = await self._registry.claim(error.token, limit)
         return self._handle(state)
+
+    async def pending(self) -> list[Task[Any]]:
+        """Handles of every unfinished task this client (or its store) knows.
+
+        After a restart with the same ``SQLiteStore``, this resumes every wait the old process
+        had: callbacks the service retries are accepted, and the tasks are polled for what was
+        missed meanwhile.
+        """
+        self._ensure_open()
+        return [self._handle(state) for state in await self._registry.pending()]
 
     def task(self, task_id: str, *, kind: TaskKind | str = TaskKind.MUSIC) -> Task[Any]:
         """The handle of a task, by id.

@@ -25,6 +25,8 @@ from ._models import (
     GenerateRequest,
     LyricsRequest,
     LyricVariant,
+    Model,
+    PersonaModel,
     Stage,
     StyleRequest,
     StyleResult,
@@ -33,6 +35,7 @@ from ._models import (
     TimestampedLyrics,
     TimestampedLyricsRequest,
     Track,
+    VocalGender,
 )
 
 T = TypeVar("T")
@@ -116,6 +119,9 @@ def _lenient_hook(conv: cattrs.Converter, cls: type[T]) -> Callable[[Any, Any], 
         norm: dict[str, Any] = {}
         extra: dict[str, Any] = {}
         for key, value in obj.items():
+            if key == "extra" and has_extra and isinstance(value, Mapping):
+                extra.update(value)  # our own unstructured form, read back from a store
+                continue
             name = renames.get(key) or _snake(key)
             if name in names and name != "extra":
                 if value is None and name in defaulted:
@@ -135,6 +141,9 @@ def configure_converter(conv: cattrs.Converter) -> cattrs.Converter:
     conv.register_structure_hook(float, _structure_float)
     conv.register_structure_hook(str, _structure_str)
     conv.register_structure_hook(bool, _structure_bool)
+    # StrEnums are str subclasses: without this the str hook above would claim them.
+    for enum_cls in (Model, PersonaModel, Stage, TaskKind, VocalGender):
+        conv.register_structure_hook(enum_cls, lambda v, cls: cls(v))
     lenient: tuple[type, ...] = (Track, LyricVariant, AlignedWord, TimestampedLyrics, StyleResult)
     for cls in lenient:
         conv.register_structure_hook(cls, _lenient_hook(conv, cls))
@@ -154,6 +163,11 @@ def to_wire(request: Any) -> dict[str, Any]:
     """The JSON object of a request model (camelCase keys, unset fields left out)."""
     body: dict[str, Any] = _converter.unstructure(request)
     return body
+
+
+def unstructure(value: Any) -> Any:
+    """``value`` as plain JSON-ready data (for stores)."""
+    return _converter.unstructure(value)
 
 
 def structure(data: Any, cls: type[T]) -> T:

@@ -15,7 +15,8 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from ._models import TaskEvent, TaskKind
-from ._tasks import TaskRegistry, TaskState
+from ._registry import TaskRegistry
+from ._tasks import TaskState
 
 log = logging.getLogger("anyint_music")
 
@@ -102,7 +103,7 @@ class Poller:
                 )
                 event = None
             if event is not None:
-                self._registry.apply(state, event)
+                await self._registry.apply(state, event)
             if not state.future.done():
                 self.schedule(
                     state, min(wait * BACKOFF, self.max_interval) if wait else self.interval

@@ -8,7 +8,7 @@ import logging
 from aiohttp import web
 
 from ._convert import WireFormatError, parse_callback
-from ._tasks import Outcome, TaskRegistry
+from ._registry import Outcome, TaskRegistry
 
 log = logging.getLogger("anyint_music")
 
@@ -75,8 +75,8 @@ class CallbackReceiver:
 
     async def _handle(self, request: web.Request) -> web.Response:
         token = request.match_info["token"]
-        kind = self._registry.kind_of(token)
-        if kind is None:
+        state = await self._registry.lookup(token)
+        if state is None:
             return _answer(404, "unknown callback token")
         try:
             raw = await request.read()
@@ -85,12 +85,17 @@ class CallbackReceiver:
             return _answer(413, f"body larger than {self._max_body} bytes")
         try:
             body = json.loads(raw)
-            event = parse_callback(kind, body)
+            event = parse_callback(state.kind, body)
         except (ValueError, WireFormatError) as exc:
             # json.JSONDecodeError and UnicodeDecodeError are ValueErrors too.
             log.warning("refused a malformed callback: %s", exc)
             return _answer(400, f"malformed callback: {exc}")
-        outcome = self._registry.deliver(token, event)
+        try:
+            outcome = await self._registry.deliver(state, event)
+        except Exception:
+            # The store could not record it: answer so that the sender tries again later.
+            log.exception("could not record a callback for task %s", event.task_id)
+            return _answer(503, "could not record the callback; try again")
         log.debug(
             "callback %s for task %s: %s",
             event.stage.value,

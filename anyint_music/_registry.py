@@ -1,0 +1,360 @@
+"""The tokens and task ids of this process, the waiters behind them, and what the store keeps.
+
+Memory holds one ``TaskState`` per live task (its future, its stages); the store holds what must
+outlive the process. A token or task id unknown in memory is looked up in the store, so a
+restarted worker takes over its old tasks. Every accepted event is written to the store before
+the callback that brought it is answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import secrets
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from ._models import CoverResult, LyricsResult, MusicResult, Stage, TaskEvent, TaskKind
+from ._tasks import TaskState
+from .errors import ReceiverClosedError, TaskFailedError, TaskTimeoutError
+from .stores import StoredTask, TaskStore
+
+log = logging.getLogger("anyint_music")
+
+# A callback that arrives before its submit was answered is held on the token; a sender that
+# keeps posting to a token that never gets bound must not grow memory without limit.
+EARLY_EVENTS_MAX = 8
+
+# Called with a state that should be watched by polling, and a delay (None: one interval).
+Watch = Callable[[TaskState, "float | None"], None]
+
+
+class Outcome(enum.Enum):
+    """What the registry did with a delivered event; the receiver answers accordingly."""
+
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+    UNKNOWN_TOKEN = "unknown token"
+    MISMATCH = "task id mismatch"
+
+
+def _result(kind: TaskKind, event: TaskEvent) -> MusicResult | LyricsResult | CoverResult | None:
+    """The final result an event carries, or ``None`` when it is not usable as one."""
+    if kind is TaskKind.MUSIC:
+        if event.tracks and all(t.audio_url for t in event.tracks):
+            return MusicResult(event.task_id, event.tracks)
+        return None
+    if kind is TaskKind.LYRICS:
+        return LyricsResult(event.task_id, event.variants) if event.variants else None
+    return CoverResult(event.task_id, event.images) if event.images else None
+
+
+def _verdict(state: TaskState, event: TaskEvent) -> Any:
+    """What ``event`` means for ``state``: ``Outcome.DUPLICATE``, ``None`` (not usable, keep
+    waiting), ``True`` (an intermediate stage), or the final result or exception."""
+    if state.future.done() or state.finished or any(e.stage is event.stage for e in state.history):
+        return Outcome.DUPLICATE
+    if event.stage is Stage.ERROR:
+        return TaskFailedError(event.task_id, event.code, event.message)
+    if event.stage is not Stage.COMPLETE:
+        return True
+    result = _result(state.kind, event)
+    if result is None:
+        # AnyInt: an asset is ready only when the status is successful and the URLs are present.
+        log.warning(
+            "task %s reported complete without usable results; still waiting",
+            event.task_id,
+            extra={"task_id": event.task_id, "stage": event.stage.value},
+        )
+        return None
+    if isinstance(result, LyricsResult) and not any(v.ok for v in result.variants):
+        reasons = "; ".join(v.error_message for v in result.variants if v.error_message)
+        return TaskFailedError(event.task_id, None, reasons or "no usable lyrics")
+    return result
+
+
+class TaskRegistry:
+    """Tokens and task ids of this process, and the waiters behind them.
+
+    Args:
+        store: where tasks are persisted.
+        retention: seconds a finished task stays known (late duplicates get 200,
+            ``client.task`` returns its result).
+        finished_max: at most this many finished tasks are kept in memory.
+        max_task_age: an unfinished task older than this is given up: its wait fails with
+            ``TaskTimeoutError`` and it is forgotten.
+    """
+
+    def __init__(
+        self,
+        store: TaskStore,
+        *,
+        retention: float = 3600.0,
+        finished_max: int = 10_000,
+        max_task_age: float = 86_400.0,
+    ) -> None:
+        self.store = store
+        self._by_token: dict[str, TaskState] = {}
+        self._by_task: dict[str, TaskState] = {}
+        self._finished: OrderedDict[TaskState, float] = OrderedDict()
+        self._retention = retention
+        self._finished_max = finished_max
+        self._max_task_age = max_task_age
+        self._next_sweep = 0.0
+        self._background: set[asyncio.Task[None]] = set()
+        self.watch: Watch | None = None
+        self.duplicates = 0
+
+    def __len__(self) -> int:
+        return len({*self._by_token.values(), *self._by_task.values()})
+
+    # --- submit side ---
+
+    async def new(self, kind: TaskKind) -> TaskState:
+        """A fresh state with an unguessable callback token, saved before its submit is sent."""
+        self.prune()
+        state = TaskState.create(kind, token=secrets.token_urlsafe(24))
+        assert state.token is not None
+        self._by_token[state.token] = state
+        try:
+            await self.store.save_token(state.token, kind, time.time())
+        except BaseException:
+            del self._by_token[state.token]
+            raise
+        return state
+
+    async def bind(self, state: TaskState, task_id: str) -> None:
+        """Tie ``state`` to the task id the gateway answered; claim early callbacks."""
+        state.task_id = task_id
+        self._by_task[task_id] = state
+        assert state.token is not None
+        await self.store.bind(state.token, task_id)
+        if self.watch is not None and not state.future.done():
+            self.watch(state, None)
+        early, state.early = state.early or [], None
+        for event in early:
+            if event.task_id != task_id:
+                log.warning(
+                    "dropped an early callback for task %s: its token belongs to task %s",
+                    event.task_id,
+                    task_id,
+                    extra={"task_id": task_id},
+                )
+                continue
+            await self.apply(state, event, persist=False)
+
+    async def forget(self, state: TaskState) -> None:
+        """Drop a state whose submit certainly created no task."""
+        if state.token is not None:
+            self._by_token.pop(state.token, None)
+            await self.store.forget(state.token)
+        if not state.future.done():
+            state.future.cancel()
+
+    async def claim(self, token: str, timeout: float) -> TaskState:
+        """Wait for the first callback on an unbound token and bind its task id."""
+        state = self._by_token.get(token)
+        if state is None:
+            raise TaskTimeoutError(None, timeout)
+        try:
+            async with asyncio.timeout(timeout):
+                while state.task_id is None and not state.early:
+                    if state.future.done():
+                        state.future.result()  # raises ReceiverClosedError
+                    await state.wait_changed().wait()
+        except TimeoutError:
+            raise TaskTimeoutError(None, timeout) from None
+        if state.task_id is None:
+            assert state.early
+            await self.bind(state, state.early[0].task_id)
+        return state
+
+    # --- lookups ---
+
+    async def lookup(self, token: str) -> TaskState | None:
+        """The state behind ``token``, from memory or else from the store."""
+        state = self._by_token.get(token)
+        if state is not None:
+            return state
+        stored = await self.store.load_token(token)
+        if stored is None:
+            return None
+        return self._adopt(stored, poll_in=None)
+
+    def get_task(self, task_id: str) -> TaskState | None:
+        return self._by_task.get(task_id)
+
+    def attach(self, task_id: str, kind: TaskKind) -> TaskState:
+        """A state for a task id not in memory: taken from the store if it is there, and
+        watched by polling until it ends."""
+        state = TaskState.create(kind, task_id=task_id)
+        self._by_task[task_id] = state
+        task = asyncio.get_running_loop().create_task(self._resume(state))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return state
+
+    async def _resume(self, state: TaskState) -> None:
+        assert state.task_id is not None
+        try:
+            stored = await self.store.load_task(state.task_id)
+        except Exception as exc:
+            log.warning("could not read task %s from the store: %s", state.task_id, exc)
+            stored = None
+        if stored is not None and stored.token is not None:
+            state.token = stored.token
+            self._by_token.setdefault(stored.token, state)
+            for event in stored.events:
+                if event.task_id == state.task_id:
+                    await self.apply(state, event, persist=False)
+        if self.watch is not None and not state.future.done():
+            self.watch(state, 0.0)
+
+    async def pending(self) -> list[TaskState]:
+        """Every unfinished bound task, in memory or in the store (adopting the latter)."""
+        stored = await self.store.pending()
+        for record in stored:
+            if record.token not in self._by_token and record.task_id not in self._by_task:
+                self._adopt(record, poll_in=0.0)
+        return [
+            s for s in {*self._by_task.values()} if s.task_id is not None and not s.future.done()
+        ]
+
+    def _adopt(self, stored: StoredTask, *, poll_in: float | None) -> TaskState:
+        """A memory state rebuilt from the store (after a restart)."""
+        existing = self._by_token.get(stored.token)
+        if existing is not None:  # another lookup adopted it while we read the store
+            return existing
+        state = TaskState.create(stored.kind, token=stored.token, task_id=stored.task_id)
+        self._by_token[stored.token] = state
+        if stored.task_id is not None:
+            self._by_task.setdefault(stored.task_id, state)
+        for event in stored.events:
+            if stored.task_id is None:
+                state.early = [*(state.early or []), event]
+            elif event.task_id == stored.task_id:
+                verdict = _verdict(state, event)
+                if verdict is not Outcome.DUPLICATE and verdict is not None:
+                    state.history.append(event)
+                    if verdict is not True:
+                        self._finish(state, verdict)
+        if stored.task_id is not None and not state.future.done() and self.watch is not None:
+            self.watch(state, poll_in)
+        return state
+
+    # --- callbacks ---
+
+    async def deliver(self, state: TaskState, event: TaskEvent) -> Outcome:
+        """Route a callback's event to ``state`` (found by its token)."""
+        if state.task_id is None:
+            assert state.token is not None
+            if len(state.early or ()) >= EARLY_EVENTS_MAX:
+                return Outcome.ACCEPTED
+            await self.store.add_event(state.token, event)
+            if state.task_id is None:
+                state.early = [*(state.early or []), event]
+                state.notify()
+                return Outcome.ACCEPTED
+        if event.task_id != state.task_id:
+            log.warning(
+                "refused a callback for task %s on the token of task %s",
+                event.task_id,
+                state.task_id,
+                extra={"task_id": state.task_id},
+            )
+            return Outcome.MISMATCH
+        return await self.apply(state, event)
+
+    async def apply(self, state: TaskState, event: TaskEvent, *, persist: bool = True) -> Outcome:
+        """Record ``event`` on ``state`` (and in the store); resolve the wait when it is final."""
+        verdict = _verdict(state, event)
+        if verdict is Outcome.DUPLICATE:
+            self.duplicates += 1
+            return Outcome.DUPLICATE
+        if verdict is None:
+            return Outcome.ACCEPTED
+        state.history.append(event)  # claims the stage before the store write yields
+        if persist and state.token is not None:
+            try:
+                await self.store.add_event(state.token, event)
+            except BaseException:
+                state.history.remove(event)
+                raise
+        if verdict is True:
+            state.notify()
+        else:
+            self._finish(state, verdict)
+        return Outcome.ACCEPTED
+
+    def _finish(self, state: TaskState, outcome: Any) -> None:
+        if state.future.done():  # the client closed meanwhile
+            return
+        if isinstance(outcome, BaseException):
+            state.future.set_exception(outcome)
+        else:
+            state.future.set_result(outcome)
+        state.notify()
+        self._finished[state] = time.monotonic()
+        self.prune()
+
+    # --- housekeeping ---
+
+    def prune(self) -> None:
+        """Forget finished tasks past retention; give up on tasks past ``max_task_age``."""
+        now = time.monotonic()
+        cutoff = now - self._retention
+        finished = self._finished
+        while finished:
+            state, at = next(iter(finished.items()))
+            if len(finished) <= self._finished_max and at > cutoff:
+                break
+            del finished[state]
+            self._drop(state)
+        if now >= self._next_sweep:
+            self._next_sweep = now + min(60.0, self._max_task_age / 10)
+            self._sweep_old(now - self._max_task_age)
+
+    def _sweep_old(self, born_before: float) -> None:
+        old = [
+            s
+            for s in {*self._by_token.values(), *self._by_task.values()}
+            if s.created < born_before and not s.future.done()
+        ]
+        for state in old:
+            log.warning(
+                "gave up on task %s: no final result after %.0f s",
+                state.task_id,
+                self._max_task_age,
+                extra={"task_id": state.task_id},
+            )
+            state.future.set_exception(TaskTimeoutError(state.task_id, self._max_task_age))
+            state.notify()
+            self._drop(state)
+
+    def _drop(self, state: TaskState) -> None:
+        if state.token is not None and self._by_token.get(state.token) is state:
+            del self._by_token[state.token]
+        if state.task_id is not None and self._by_task.get(state.task_id) is state:
+            del self._by_task[state.task_id]
+
+    async def prune_store(self) -> int:
+        """Drop from the store what memory has let go of."""
+        now = time.time()
+        return await self.store.prune(
+            finished_before=now - self._retention, unfinished_before=now - self._max_task_age
+        )
+
+    def close(self) -> None:
+        """Fail every pending wait with ReceiverClosedError."""
+        for task in self._background:
+            task.cancel()
+        for state in {*self._by_token.values(), *self._by_task.values()}:
+            if not state.future.done():
+                state.future.set_exception(ReceiverClosedError(state.task_id))
+                state.notify()
+        self._by_token.clear()
+        self._by_task.clear()
+        self._finished.clear()

@@ -1,0 +1,93 @@
+"""The TaskStore interface: what the client persists about its tasks, and when."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+import attrs
+
+from .._models import TaskEvent, TaskKind
+
+
+@attrs.frozen
+class StoredTask:
+    """A task as a store knows it.
+
+    Attributes:
+        token: the callback token minted for the submit.
+        kind: music, lyrics or cover.
+        task_id: the service's id, or ``None`` while the submit had not been answered.
+        created_at: when the token was minted (Unix seconds).
+        events: the stages accepted so far, in arrival order; a final one (``complete`` or
+            ``error``) ends the task.
+    """
+
+    token: str
+    kind: TaskKind
+    task_id: str | None
+    created_at: float
+    events: tuple[TaskEvent, ...] = ()
+
+    @property
+    def finished(self) -> bool:
+        """Whether a final event is stored."""
+        return any(e.is_final for e in self.events)
+
+
+@runtime_checkable
+class TaskStore(Protocol):
+    """Where the client keeps tokens, task ids, stages and results beyond its own memory.
+
+    The client calls these in this order for a task: ``save_token`` before the submit is sent
+    (so a callback can be accepted whatever happens next), ``bind`` when the submit answers
+    with a task id (or ``forget`` when it certainly created nothing), ``add_event`` for every
+    accepted stage before the callback is answered, so what was acknowledged is never lost.
+    ``load_token`` and ``load_task`` let a restarted process take over; ``pending`` lists what
+    is unfinished; ``prune`` drops what is no longer needed.
+
+    Every method must be safe to call concurrently from one event loop, must not block it, and
+    ``add_event`` must be idempotent per (token, stage): the first event stored for a stage wins.
+    """
+
+    async def open(self) -> None:
+        """Prepare the store (create files or tables); called when the client opens."""
+
+    async def close(self) -> None:
+        """Release the store's resources; called when the client closes."""
+
+    async def save_token(self, token: str, kind: TaskKind, created_at: float) -> None:
+        """Remember a freshly minted token before its submit is sent."""
+
+    async def bind(self, token: str, task_id: str) -> None:
+        """Tie ``token`` to the task id the service answered."""
+
+    async def forget(self, token: str) -> None:
+        """Drop a token whose submit certainly created no task."""
+
+    async def add_event(self, token: str, event: TaskEvent) -> bool:
+        """Store an accepted event; return False if one for that stage was stored already."""
+
+    async def load_token(self, token: str) -> StoredTask | None:
+        """The task behind ``token``, or ``None``."""
+
+    async def load_task(self, task_id: str) -> StoredTask | None:
+        """The task with id ``task_id``, or ``None``."""
+
+    async def pending(self) -> list[StoredTask]:
+        """Every bound task that has no final event, oldest first."""
+
+    async def prune(self, *, finished_before: float, unfinished_before: float) -> int:
+        """Drop tasks finished before ``finished_before`` and unfinished tasks (bound or not)
+        created before ``unfinished_before``; return how many were dropped."""
+
+
+def event_to_json(event: TaskEvent) -> Any:
+    from .._convert import unstructure
+
+    return unstructure(event)
+
+
+def event_from_json(data: Any) -> TaskEvent:
+    from .._convert import structure
+
+    return structure(data, TaskEvent)

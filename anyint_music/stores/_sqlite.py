@@ -1,0 +1,194 @@
+"""A store in one SQLite file, so a restarted worker can take over its tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+from .._models import TaskEvent, TaskKind
+from ._base import StoredTask, event_from_json, event_to_json
+
+T = TypeVar("T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tasks (
+    token TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    task_id TEXT UNIQUE,
+    created_at REAL NOT NULL,
+    finished INTEGER NOT NULL DEFAULT 0,
+    finished_at REAL
+);
+CREATE INDEX IF NOT EXISTS tasks_open ON tasks (finished, created_at);
+CREATE TABLE IF NOT EXISTS events (
+    token TEXT NOT NULL REFERENCES tasks (token) ON DELETE CASCADE,
+    stage TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (token, stage)
+);
+"""
+
+
+class SQLiteStore:
+    """Tokens, task ids, stages and results in a SQLite file (WAL mode).
+
+    Every write is one transaction, committed before the client answers the callback that
+    caused it, so a process killed at any moment leaves either the whole write or none of it.
+    A worker restarted with the same file and the same ``public_url`` accepts the service's
+    retried callbacks for its old tokens and resumes its waits (``client.pending()``).
+
+    All database work runs on one background thread, never on the event loop.
+
+    Args:
+        path: the database file; created with its tables if missing.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.fspath(path)
+        self._executor: ThreadPoolExecutor | None = None
+        self._db: sqlite3.Connection | None = None
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({self.path!r})"
+
+    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        if self._executor is None:
+            raise RuntimeError("the SQLiteStore is not open")
+
+        def call() -> T:
+            assert self._db is not None
+            return fn(self._db)
+
+        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+
+    async def open(self) -> None:
+        if self._executor is not None:
+            return
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="anyint-sqlite")
+
+        def connect() -> None:
+            # isolation_level=None: we issue BEGIN/COMMIT ourselves, one transaction per write.
+            db = sqlite3.connect(self.path, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode loses nothing when the process dies, only on power loss.
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA foreign_keys=ON")
+            db.executescript(_SCHEMA)
+            self._db = db
+
+        try:
+            await asyncio.get_running_loop().run_in_executor(self._executor, connect)
+        except BaseException:
+            self._executor.shutdown(wait=False)
+            self._executor = None
+            raise
+
+    async def close(self) -> None:
+        if self._executor is None:
+            return
+
+        def disconnect(db: sqlite3.Connection) -> None:
+            db.close()
+
+        try:
+            await self._run(disconnect)
+        finally:
+            self._db = None
+            executor, self._executor = self._executor, None
+            executor.shutdown(wait=True)
+
+    async def save_token(self, token: str, kind: TaskKind, created_at: float) -> None:
+        def write(db: sqlite3.Connection) -> None:
+            db.execute(
+                "INSERT OR IGNORE INTO tasks (token, kind, created_at) VALUES (?, ?, ?)",
+                (token, kind.value, created_at),
+            )
+
+        await self._run(write)
+
+    async def bind(self, token: str, task_id: str) -> None:
+        def write(db: sqlite3.Connection) -> None:
+            db.execute("UPDATE tasks SET task_id = ? WHERE token = ?", (task_id, token))
+
+        await self._run(write)
+
+    async def forget(self, token: str) -> None:
+        def write(db: sqlite3.Connection) -> None:
+            db.execute("DELETE FROM tasks WHERE token = ?", (token,))
+
+        await self._run(write)
+
+    async def add_event(self, token: str, event: TaskEvent) -> bool:
+        body = json.dumps(event_to_json(event), separators=(",", ":"))
+        final = 1 if event.is_final else 0
+
+        def write(db: sqlite3.Connection) -> bool:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                cur = db.execute(
+                    "INSERT OR IGNORE INTO events (token, stage, seq, body) SELECT ?, ?, "
+                    "(SELECT COUNT(*) FROM events WHERE token = ?), ? "
+                    "WHERE EXISTS (SELECT 1 FROM tasks WHERE token = ?)",
+                    (token, event.stage.value, token, body, token),
+                )
+                added = cur.rowcount == 1
+                if added and final:
+                    db.execute(
+                        "UPDATE tasks SET finished = 1, finished_at = ? WHERE token = ?",
+                        (time.time(), token),
+                    )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            return added
+
+        return await self._run(write)
+
+    @staticmethod
+    def _load(db: sqlite3.Connection, where: str, key: str) -> StoredTask | None:
+        row = db.execute(
+            f"SELECT token, kind, task_id, created_at FROM tasks WHERE {where} = ?", (key,)
+        ).fetchone()
+        if row is None:
+            return None
+        bodies = db.execute(
+            "SELECT body FROM events WHERE token = ? ORDER BY seq", (row[0],)
+        ).fetchall()
+        events = tuple(event_from_json(json.loads(b)) for (b,) in bodies)
+        return StoredTask(row[0], TaskKind(row[1]), row[2], row[3], events)
+
+    async def load_token(self, token: str) -> StoredTask | None:
+        return await self._run(lambda db: self._load(db, "token", token))
+
+    async def load_task(self, task_id: str) -> StoredTask | None:
+        return await self._run(lambda db: self._load(db, "task_id", task_id))
+
+    async def pending(self) -> list[StoredTask]:
+        def read(db: sqlite3.Connection) -> list[StoredTask]:
+            tokens = db.execute(
+                "SELECT token FROM tasks WHERE finished = 0 AND task_id IS NOT NULL "
+                "ORDER BY created_at"
+            ).fetchall()
+            found = (self._load(db, "token", t) for (t,) in tokens)
+            return [t for t in found if t is not None]
+
+        return await self._run(read)
+
+    async def prune(self, *, finished_before: float, unfinished_before: float) -> int:
+        def write(db: sqlite3.Connection) -> int:
+            cur = db.execute(
+                "DELETE FROM tasks WHERE (finished = 1 AND finished_at < ?) "
+                "OR (finished = 0 AND created_at < ?)",
+                (finished_before, unfinished_before),
+            )
+            return cur.rowcount
+
+        return await self._run(write)

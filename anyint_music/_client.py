@@ -189,6 +189,7 @@ class AnyIntMusic:
         self._housekeeper: asyncio.Task[None] | None = None
         # Tasks of other processes can only be polled, so re-attaching polls even when off.
         self._poller = Poller(self._registry, self._fetch_record, interval=poll_interval or 30.0)
+        self._registry.unwatch = self._poller.unschedule
         if poll_interval is not None:
             self._registry.watch = self._poller.schedule
         else:

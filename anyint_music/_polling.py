@@ -41,6 +41,10 @@ class Poller:
         self._fetch = fetch
         self.interval = interval
         self.max_interval = max_interval or max(interval, min(interval * 4, 300.0))
+        # First polls all come one interval after their bind, so they are due in insertion
+        # order: a dict keeps them in that order and lets a finished task leave at once.
+        self._first: dict[TaskState, float] = {}
+        # Later polls (growing intervals, or "now" for re-attached tasks) are few: a heap.
         self._heap: list[tuple[float, int, float, TaskState]] = []
         self._seq = itertools.count()
         self._wake = asyncio.Event()
@@ -59,29 +63,57 @@ class Poller:
         await asyncio.gather(*tasks, return_exceptions=True)
         self._runner = None
         self._heap.clear()
+        self._first.clear()
 
     def schedule(self, state: TaskState, delay: float | None = None) -> None:
         """Poll ``state`` after ``delay`` seconds (default: one interval) unless it ends first."""
-        wait = self.interval if delay is None else delay
         loop = asyncio.get_running_loop()
-        heapq.heappush(self._heap, (loop.time() + wait, next(self._seq), wait, state))
+        if delay is None:
+            self._first[state] = loop.time() + self.interval
+            if len(self._first) == 1:
+                self._wake.set()
+            return
+        heapq.heappush(self._heap, (loop.time() + delay, next(self._seq), delay, state))
         if self._heap[0][3] is state:
             self._wake.set()
+
+    def unschedule(self, state: TaskState) -> None:
+        """Forget a finished task's first poll (its later polls are skipped when due)."""
+        self._first.pop(state, None)
+
+    def _due(self, now: float) -> list[tuple[float, TaskState]]:
+        due: list[tuple[float, TaskState]] = []
+        first = self._first
+        while first:
+            state, at = next(iter(first.items()))
+            if at > now:
+                break
+            del first[state]
+            due.append((self.interval, state))
+        while self._heap and self._heap[0][0] <= now:
+            _, _, wait, state = heapq.heappop(self._heap)
+            due.append((wait, state))
+        return due
+
+    def _next_due(self) -> float | None:
+        times = [t for t in (next(iter(self._first.values()), None),) if t is not None]
+        if self._heap:
+            times.append(self._heap[0][0])
+        return min(times) if times else None
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
             self._wake.clear()
-            now = loop.time()
-            while self._heap and self._heap[0][0] <= now:
-                _, _, wait, state = heapq.heappop(self._heap)
+            for wait, state in self._due(loop.time()):
                 if state.future.done():
                     continue
                 await self._slots.acquire()
                 task = loop.create_task(self._poll(state, wait))
                 self._in_flight.add(task)
                 task.add_done_callback(self._in_flight.discard)
-            timeout = self._heap[0][0] - loop.time() if self._heap else None
+            due = self._next_due()
+            timeout = None if due is None else max(due - loop.time(), 0.0)
             try:
                 async with asyncio.timeout(timeout):
                     await self._wake.wait()

@@ -106,6 +106,7 @@ class TaskRegistry:
         self._next_sweep = 0.0
         self._background: set[asyncio.Task[None]] = set()
         self.watch: Watch | None = None
+        self.unwatch: Callable[[TaskState], None] | None = None
         self.duplicates = 0
 
     def __len__(self) -> int:
@@ -297,6 +298,8 @@ class TaskRegistry:
         else:
             state.future.set_result(outcome)
         state.notify()
+        if self.unwatch is not None:
+            self.unwatch(state)
         self._finished[state] = time.monotonic()
         self.prune()
 

@@ -1,0 +1,219 @@
+"""Stores: results outlive a restart, a killed worker is taken over, memory stays bounded."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import socket
+import sqlite3
+import sys
+import tracemalloc
+from pathlib import Path
+
+import pytest
+from _helpers import callback_url, post
+
+from anyint_music import AnyIntMusic, Model, TaskTimeoutError
+from anyint_music.stores import MemoryStore, SQLiteStore, TaskStore
+from anyint_music.testing import FakeGateway
+
+WORKER = Path(__file__).with_name("_worker.py")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def test_stores_satisfy_the_protocol(tmp_path: Path) -> None:
+    assert isinstance(MemoryStore(), TaskStore)
+    assert isinstance(SQLiteStore(tmp_path / "x.db"), TaskStore)
+
+
+async def test_results_outlive_the_client(anyint_gateway: FakeGateway, tmp_path: Path) -> None:
+    path = tmp_path / "tasks.db"
+    options = {"api_key": anyint_gateway.api_key, "base_url": anyint_gateway.url}
+    async with AnyIntMusic(**options, store=SQLiteStore(path)) as first:
+        song = await first.generate(prompt="keep me", model=Model.V5)
+        lyrics = await first.generate_lyrics("keep these words")
+    queries_before = [r for r in anyint_gateway.requests if r.path.startswith("/suno/query")]
+    async with AnyIntMusic(**options, store=SQLiteStore(path)) as second:
+        assert await second.task(song.task_id).wait(timeout=5) == song
+        assert await second.task(lyrics.task_id, kind="lyrics").wait(timeout=5) == lyrics
+        assert await second.pending() == []
+    queries_after = [r for r in anyint_gateway.requests if r.path.startswith("/suno/query")]
+    assert queries_after == queries_before  # answered from the store, not by polling
+
+
+async def test_late_duplicate_to_a_restarted_client_gets_200(
+    anyint_gateway: FakeGateway, tmp_path: Path
+) -> None:
+    path, port = tmp_path / "tasks.db", free_port()
+    options = {
+        "api_key": anyint_gateway.api_key,
+        "base_url": anyint_gateway.url,
+        "callback_port": port,
+    }
+    async with AnyIntMusic(**options, store=SQLiteStore(path)) as first:
+        song = await first.generate(prompt="done before", model=Model.V5)
+    url = callback_url(anyint_gateway)
+    body = anyint_gateway.callbacks[-1].body
+    async with AnyIntMusic(**options, store=SQLiteStore(path)):
+        assert (await post(url, body))[0] == 200
+        assert (await post(url.rsplit("/", 1)[0] + "/never-issued", body))[0] == 404
+    assert song.task_id == body["data"]["task_id"]
+
+
+async def _spawn_worker(
+    gw: FakeGateway, store: Path, port: int, count: int
+) -> tuple[asyncio.subprocess.Process, list[str]]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(WORKER),
+        "--gateway",
+        gw.url,
+        "--key",
+        gw.api_key,
+        "--store",
+        str(store),
+        "--port",
+        str(port),
+        "--count",
+        str(count),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    ids = []
+    async with asyncio.timeout(30):
+        for _ in range(count):
+            ids.append((await proc.stdout.readline()).decode().strip())
+    return proc, ids
+
+
+async def _kill(proc: asyncio.subprocess.Process) -> None:
+    proc.kill()  # SIGKILL: no clean-up of any kind runs
+    await proc.wait()
+
+
+async def test_killed_worker_is_taken_over_through_retried_callbacks(tmp_path: Path) -> None:
+    store, port, count = tmp_path / "tasks.db", free_port(), 20
+    async with FakeGateway(stage_delay=0.3, retry_delays=(0.3, 0.6, 1.2, 2.4, 4.8)) as gw:
+        proc, ids = await _spawn_worker(gw, store, port, count)
+        await _kill(proc)
+        async with AnyIntMusic(
+            api_key=gw.api_key,
+            base_url=gw.url,
+            store=SQLiteStore(store),
+            callback_port=port,
+            public_url=f"http://127.0.0.1:{port}",
+            poll_interval=None,
+        ) as client:
+            resumed = await client.pending()
+            assert {t.id for t in resumed} <= set(ids)
+            results = {i: await client.task(i).wait(timeout=20) for i in ids}
+        await gw.wait_idle(timeout=20)
+    for task_id, song in results.items():
+        assert [t.id for t in song.tracks] == [t["id"] for t in gw.task(task_id).result]
+    # every callback sent to the old tokens after the restart was accepted, none refused
+    assert not [c for c in gw.callbacks if c.status is not None and c.status != 200]
+
+
+async def test_killed_worker_whose_callbacks_were_given_up_is_resumed_by_polling(
+    tmp_path: Path,
+) -> None:
+    store, port, count = tmp_path / "tasks.db", free_port(), 10
+    async with FakeGateway(stage_delay=0.2, retry_delays=(0.05,)) as gw:
+        proc, ids = await _spawn_worker(gw, store, port, count)
+        await _kill(proc)
+        await gw.wait_idle(timeout=20)  # every delivery failed and was given up
+        async with AnyIntMusic(
+            api_key=gw.api_key, base_url=gw.url, store=SQLiteStore(store), poll_interval=0.05
+        ) as client:
+            resumed = await client.pending()
+            assert {t.id for t in resumed} == set(ids)
+            songs = await asyncio.gather(*(t.wait(timeout=20) for t in resumed))
+    assert {s.task_id for s in songs} == set(ids)
+    assert all(len(s.tracks) == 2 for s in songs)
+
+
+async def test_kill_during_writes_leaves_a_sound_database(tmp_path: Path) -> None:
+    store, port = tmp_path / "tasks.db", free_port()
+    async with FakeGateway(stage_delay=0.01) as gw:
+        proc, _ = await _spawn_worker(gw, store, port, 40)
+        # callbacks are being written while the submits go on; kill in the middle of it
+        await _kill(proc)
+    with sqlite3.connect(store) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        rows = db.execute("SELECT token, task_id FROM tasks").fetchall()
+        bodies = db.execute("SELECT body FROM events").fetchall()
+    assert rows
+    for (body,) in bodies:
+        json.loads(body)
+    reopened = SQLiteStore(store)
+    await reopened.open()
+    try:
+        for token, _ in rows:
+            record = await reopened.load_token(token)
+            assert record is not None
+            assert all(e.task_id == record.task_id for e in record.events)
+    finally:
+        await reopened.close()
+
+
+async def test_tasks_past_max_age_are_given_up(anyint_gateway: FakeGateway) -> None:
+    anyint_gateway.drop_callbacks = True
+    async with AnyIntMusic(
+        api_key=anyint_gateway.api_key,
+        base_url=anyint_gateway.url,
+        poll_interval=None,
+        max_task_age=0.05,
+    ) as client:
+        task = await client.submit_generate("forgotten", model=Model.V5)
+        await asyncio.sleep(0.1)
+        await client.submit_lyrics("the next submit sweeps the old one")
+        with pytest.raises(TaskTimeoutError):
+            await task.wait(timeout=5)
+        assert task.id not in {t.id for t in await client.pending()}
+
+
+@pytest.mark.parametrize("store_kind", ["memory", "sqlite"])
+async def test_memory_returns_to_base_after_many_tasks(tmp_path: Path, store_kind: str) -> None:
+    async with FakeGateway(skip_stages=True, record=False) as gw:
+        store = SQLiteStore(tmp_path / "m.db") if store_kind == "sqlite" else MemoryStore()
+        async with AnyIntMusic(
+            api_key=gw.api_key, base_url=gw.url, store=store, retention=0.01
+        ) as client:
+
+            async def batch(n: int) -> None:
+                results = await asyncio.gather(
+                    *(client.generate(prompt=f"s{i}", model="V5") for i in range(n))
+                )
+                assert len(results) == n
+
+            tracemalloc.start()
+            # A first round grows dicts and pools to the peak they need (they do not shrink);
+            # a second round of the same size must then leave nothing behind.
+            await batch(600)
+            await asyncio.sleep(0.05)
+            client._registry.prune()
+            gc.collect()
+            base = tracemalloc.take_snapshot()
+            await batch(600)
+            await asyncio.sleep(0.05)
+            client._registry.prune()
+            await gw.wait_idle()
+            gc.collect()
+            after = tracemalloc.take_snapshot()
+            tracemalloc.stop()
+            # what the client keeps (the simulator keeps every task it made, by design)
+            sdk = [
+                s
+                for s in after.compare_to(base, "filename")
+                if "anyint_music" in str(s.traceback) and "testing" not in str(s.traceback)
+            ]
+            grown = sum(s.size_diff for s in sdk)
+            assert len(client._registry) == 0
+            assert grown < 600 * 20, [str(s) for s in sdk[:5]]  # < 20 bytes a task left

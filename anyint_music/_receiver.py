@@ -6,6 +6,7 @@ import json
 import logging
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 
 from ._convert import WireFormatError, parse_callback
 from ._registry import Outcome, TaskRegistry
@@ -83,6 +84,9 @@ class CallbackReceiver:
         except web.HTTPRequestEntityTooLarge:
             log.warning("refused a callback body over %d bytes", self._max_body)
             return _answer(413, f"body larger than {self._max_body} bytes")
+        except RequestPayloadError as exc:  # e.g. a Content-Encoding the body does not match
+            log.warning("refused an unreadable callback body: %s", exc)
+            return _answer(400, "unreadable body")
         try:
             body = json.loads(raw)
             event = parse_callback(state.kind, body)

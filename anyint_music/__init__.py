@@ -7,8 +7,6 @@ async with AnyIntMusic() as client:
 
 from __future__ import annotations
 
-from typing import Any
-
 from ._client import AnyIntMusic
 from ._models import (
     AlignedWord,
@@ -27,6 +25,7 @@ from ._models import (
     VocalGender,
 )
 from ._tasks import Task
+from ._version import __version__
 from .errors import (
     AnyIntError,
     APIConnectionError,
@@ -83,12 +82,3 @@ __all__ = [
     "VocalGender",
     "__version__",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    # Read lazily so importing the package does no work it does not need.
-    if name == "__version__":
-        from ._version import __version__
-
-        return __version__
-    raise AttributeError(f"module 'anyint_music' has no attribute {name!r}")

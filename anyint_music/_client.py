@@ -7,9 +7,9 @@ import enum
 import ipaddress
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Literal, Self, TypeVar, overload
 from urllib.parse import urlsplit
 
 from . import _validate as check
@@ -36,7 +36,7 @@ from ._models import (
 from ._polling import Poller
 from ._receiver import CALLBACK_PREFIX, DEFAULT_MAX_BODY, CallbackReceiver
 from ._registry import TaskRegistry
-from ._retry import RetryPolicy
+from ._retry import RetryPolicy, certainly_no_task
 from ._tasks import Task, TaskState
 from .errors import (
     BadRequestError,
@@ -47,6 +47,7 @@ from .errors import (
     ReceiverClosedError,
     SubmitUncertainError,
     TaskFailedError,
+    TaskTimeoutError,
 )
 from .stores import MemoryStore, TaskStore
 
@@ -67,6 +68,11 @@ class _State(enum.Enum):
     UNOPENED = "unopened"
     OPEN = "open"
     CLOSED = "closed"
+
+
+def _is_http_url(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def _is_loopback(url: str) -> bool:
@@ -167,6 +173,11 @@ class AnyIntMusic:
             "/"
         )
         self._public_url_setting = public_url or os.environ.get("ANYINT_PUBLIC_URL")
+        for name, url in (("base_url", self._base_url), ("public_url", self._public_url_setting)):
+            if url is not None and not _is_http_url(url):
+                raise ConfigurationError(
+                    f"{name}={url!r} is not an http(s) URL with a host, e.g. https://example.com"
+                )
         self._timeout = float(timeout)
         self._poll_interval = poll_interval
         self._transport = Transport(
@@ -236,9 +247,17 @@ class AnyIntMusic:
             await self._store.close()
             raise
         self._public_url = (self._public_url_setting or local_url).rstrip("/")
+        unreachable = self._public_url_setting is None and not _is_loopback(self._base_url)
+        if unreachable and self._poll_interval is None:
+            await self.aclose()
+            raise ConfigurationError(
+                f"{self._base_url} cannot reach the receiver at {local_url}, and polling is "
+                "off (poll_interval=None), so no result could ever arrive: set public_url "
+                "(or ANYINT_PUBLIC_URL) to an address the service can call, or turn polling on"
+            )
         self._poller.start()
         self._housekeeper = asyncio.get_running_loop().create_task(self._housekeeping())
-        if self._public_url_setting is None and not _is_loopback(self._base_url):
+        if unreachable:
             log.warning(
                 "the receiver listens on %s, which %s cannot reach; set public_url (or "
                 "ANYINT_PUBLIC_URL) to an address the service can call, e.g. a tunnel. Until then "
@@ -307,19 +326,32 @@ class AnyIntMusic:
         body = to_wire(build(callback_url))
         try:
             data = await self._transport.request("POST", path, json_body=body, creates_task=True)
-        except SubmitUncertainError as exc:
-            # The task may exist: keep its token so its callbacks are still taken in.
-            exc.token = state.token
+            task_id = _task_id(data, path)
+        except BaseException as exc:
+            if certainly_no_task(exc):
+                await self._registry.forget(state)
+                raise
+            # A task may exist: its token stays known so its callbacks are still taken in.
+            if isinstance(exc, Exception):
+                raise SubmitUncertainError(path, exc, state.token) from exc
             raise
-        except BaseException:
-            await self._registry.forget(state)
-            raise
-        task_id = _task_id(data, path)
         if self._state is not _State.OPEN:
             raise ReceiverClosedError(task_id)
         await self._registry.bind(state, task_id)
         log.info("submitted %s task %s", path, task_id, extra={"task_id": task_id, "route": path})
         return self._handle(state)
+
+    async def _run(self, submit: Awaitable[Task[R]], limit: float | None) -> R:
+        """Submit, then wait, within one deadline (the client's ``timeout`` by default)."""
+        deadline = self._timeout if limit is None else limit
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        try:
+            async with asyncio.timeout(deadline):
+                task = await submit
+        except TimeoutError:
+            raise TaskTimeoutError(None, deadline) from None
+        return await task.wait(timeout=max(deadline - (loop.time() - start), 0.0))
 
     def _handle(self, state: TaskState) -> Task[Any]:
         return Task(state, timeout=self._timeout)
@@ -430,22 +462,24 @@ class AnyIntMusic:
             TaskTimeoutError: no result within ``timeout``.
         """
         limit = _timeout(timeout)
-        task = await self.submit_generate(
-            prompt,
-            model=model,
-            instrumental=instrumental,
-            custom_mode=custom_mode,
-            style=style,
-            title=title,
-            persona_id=persona_id,
-            persona_model=persona_model,
-            negative_tags=negative_tags,
-            vocal_gender=vocal_gender,
-            style_weight=style_weight,
-            weirdness_constraint=weirdness_constraint,
-            audio_weight=audio_weight,
+        return await self._run(
+            self.submit_generate(
+                prompt,
+                model=model,
+                instrumental=instrumental,
+                custom_mode=custom_mode,
+                style=style,
+                title=title,
+                persona_id=persona_id,
+                persona_model=persona_model,
+                negative_tags=negative_tags,
+                vocal_gender=vocal_gender,
+                style_weight=style_weight,
+                weirdness_constraint=weirdness_constraint,
+                audio_weight=audio_weight,
+            ),
+            limit,
         )
-        return await task.wait(timeout=limit)
 
     async def submit_extend(
         self,
@@ -537,23 +571,25 @@ class AnyIntMusic:
             :meth:`generate`.
         """
         limit = _timeout(timeout)
-        task = await self.submit_extend(
-            audio_id,
-            model=model,
-            default_param_flag=default_param_flag,
-            continue_at=continue_at,
-            prompt=prompt,
-            style=style,
-            title=title,
-            persona_id=persona_id,
-            persona_model=persona_model,
-            negative_tags=negative_tags,
-            vocal_gender=vocal_gender,
-            style_weight=style_weight,
-            weirdness_constraint=weirdness_constraint,
-            audio_weight=audio_weight,
+        return await self._run(
+            self.submit_extend(
+                audio_id,
+                model=model,
+                default_param_flag=default_param_flag,
+                continue_at=continue_at,
+                prompt=prompt,
+                style=style,
+                title=title,
+                persona_id=persona_id,
+                persona_model=persona_model,
+                negative_tags=negative_tags,
+                vocal_gender=vocal_gender,
+                style_weight=style_weight,
+                weirdness_constraint=weirdness_constraint,
+                audio_weight=audio_weight,
+            ),
+            limit,
         )
-        return await task.wait(timeout=limit)
 
     async def submit_lyrics(self, prompt: str) -> Task[LyricsResult]:
         """Create a lyrics task and return its handle. See :meth:`generate_lyrics`."""
@@ -574,8 +610,10 @@ class AnyIntMusic:
             TaskFailedError: the prompt was rejected, or no variant succeeded.
         """
         limit = _timeout(timeout)
-        task = await self.submit_lyrics(prompt)
-        return await task.wait(timeout=limit)
+        return await self._run(
+            self.submit_lyrics(prompt),
+            limit,
+        )
 
     async def submit_cover(self, task_id: str) -> Task[CoverResult]:
         """Create a cover-art task for a finished music task. See :meth:`generate_cover`.
@@ -603,8 +641,10 @@ class AnyIntMusic:
             :meth:`generate`.
         """
         limit = _timeout(timeout)
-        task = await self.submit_cover(task_id)
-        return await task.wait(timeout=limit)
+        return await self._run(
+            self.submit_cover(task_id),
+            limit,
+        )
 
     async def recover(
         self, error: SubmitUncertainError, *, timeout: float | None = None
@@ -637,6 +677,24 @@ class AnyIntMusic:
         """
         self._ensure_open()
         return [self._handle(state) for state in await self._registry.pending()]
+
+    @overload
+    def task(
+        self, task_id: str, *, kind: Literal[TaskKind.MUSIC, "music"] = ...
+    ) -> Task[MusicResult]: ...
+
+    @overload
+    def task(
+        self, task_id: str, *, kind: Literal[TaskKind.LYRICS, "lyrics"]
+    ) -> Task[LyricsResult]: ...
+
+    @overload
+    def task(
+        self, task_id: str, *, kind: Literal[TaskKind.COVER, "cover"]
+    ) -> Task[CoverResult]: ...
+
+    @overload
+    def task(self, task_id: str, *, kind: TaskKind | str) -> Task[Any]: ...
 
     def task(self, task_id: str, *, kind: TaskKind | str = TaskKind.MUSIC) -> Task[Any]:
         """The handle of a task, by id.
@@ -742,7 +800,6 @@ def _task_id(data: Any, path: str) -> str:
         raise MalformedResponseError(
             f"{path} answered success without a task id (data: {data!r:.200})",
             status=200,
-            hint="The task may exist; look for it in your AnyInt dashboard before submitting again",
         )
     return task_id
 

@@ -221,8 +221,8 @@ def _code(value: Any, default: int) -> int:
         raise WireFormatError(f"code must be a number, got {value!r}")
     try:
         return int(value)
-    except (TypeError, ValueError):
-        raise WireFormatError(f"code must be a number, got {value!r}") from None
+    except (TypeError, ValueError, OverflowError):
+        raise WireFormatError(f"code must be a number, got {value!r:.40}") from None
 
 
 def _split_envelope(body: Any) -> tuple[int, str, Mapping[str, Any]]:
@@ -259,6 +259,8 @@ def parse_callback(kind: TaskKind, body: Any) -> TaskEvent:
     if task_id is None:
         raise WireFormatError("the callback carries no task id ('task_id' or 'taskId')")
     ctype = inner.get("callbackType")
+    if ctype is not None and not isinstance(ctype, str):
+        raise WireFormatError(f"callbackType must be a string, got {type(ctype).__name__}")
     failed = code != 200 or ctype in _FAILED_TYPES
     if kind is TaskKind.COVER:
         images = tuple(structure(_items(inner, "images"), list[str]))
@@ -271,7 +273,7 @@ def parse_callback(kind: TaskKind, body: Any) -> TaskEvent:
             raise WireFormatError(f"unknown lyrics callbackType {ctype!r}")
         variants = tuple(structure(_items(inner, "data"), list[LyricVariant]))
         return TaskEvent(task_id, kind, Stage.COMPLETE, code, msg, variants=variants)
-    stage = _MUSIC_STAGES.get(ctype) if isinstance(ctype, str) else None
+    stage = _MUSIC_STAGES.get(ctype) if ctype is not None else None
     if stage is None:
         raise WireFormatError(f"unknown callbackType {ctype!r}; expected text, first or complete")
     tracks = tuple(structure(_items(inner, "data"), list[Track]))

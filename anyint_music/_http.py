@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import random
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -67,36 +68,51 @@ def _error_class(code: int, *, in_body: bool) -> type[errors.APIError]:
     return errors.BadRequestError
 
 
+def _by_words(text: str) -> type[errors.APIError] | None:
+    """The error a message names outright, where a code alone is ambiguous (429)."""
+    if _CREDIT_WORDS.search(text):
+        return errors.InsufficientCreditsError
+    if _RATE_WORDS.search(text):
+        return errors.RateLimitError
+    return None
+
+
+_CREDIT_WORDS = re.compile(r"credit|quota|balance|insufficient", re.IGNORECASE)
+_RATE_WORDS = re.compile(r"\brate\b|rate[_ ]limit|frequen|too many|slow down", re.IGNORECASE)
+
+
 def make_error(status: int, body: Any, text: str = "") -> errors.APIError:
     """The exception for a refused request, from its HTTP status and body.
 
     Understands AnyInt's ``{"error": {...}}`` envelope, the upstream ``{code,msg,data}``
-    envelope with its code inside an HTTP 200, and bare text.
+    envelope (its code wins, also inside an HTTP 200), and bare text.
     """
     if isinstance(body, Mapping) and isinstance(body.get("error"), Mapping):
         err = body["error"]
         message = str(err.get("message") or err.get("type") or "request refused")
         code = err.get("code")
-        cls = _error_class(status, in_body=False)
-        if status < 400:
-            # An error envelope inside a 200: judge by its type.
-            kind = str(err.get("type", ""))
-            cls = (
-                errors.AuthenticationError
-                if "auth" in kind
-                else (errors.RateLimitError if "rate" in kind else errors.BadRequestError)
+        kind = f"{err.get('type', '')} {code or ''}"
+        if status >= 400:
+            cls = _error_class(status, in_body=False)
+            if status == 429:
+                cls = _by_words(kind) or cls
+        else:  # an error envelope inside a 200: judge by its type
+            cls = _by_words(kind) or (
+                errors.AuthenticationError if "auth" in kind else errors.BadRequestError
             )
         return cls(message, status=status, code=code, hint=_HINTS.get(cls))
     if isinstance(body, Mapping) and "code" in body:
         try:
             code = int(body["code"])
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             code = status
         message = str(body.get("msg") or body.get("message") or "request refused")
         cls = _error_class(code, in_body=True)
-        if status >= 400 and code == status:
-            cls = _error_class(status, in_body=False)
-        return cls(message, status=status, code=code, data=body.get("data"), hint=_HINTS.get(cls))
+        if code == 429:
+            cls = _by_words(message) or cls
+        error = cls(message, status=status, code=code, data=body.get("data"), hint=_HINTS.get(cls))
+        error.from_envelope = True
+        return error
     cls = _error_class(status, in_body=False) if status >= 400 else errors.MalformedResponseError
     snippet = (text or "").strip()[:200] or "empty body"
     return cls(f"unexpected answer: {snippet}", status=status, hint=_HINTS.get(cls))
@@ -117,7 +133,7 @@ def unwrap(status: int, body: Any, text: str) -> Any:
     if "code" in body:
         try:
             code = int(body["code"])
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise errors.MalformedResponseError(
                 f"'code' is not a number: {body['code']!r}", status=status
             ) from None
@@ -163,6 +179,8 @@ class Transport:
         )
 
     async def close(self) -> None:
+        if self._throttle is not None:
+            self._throttle.close()
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -185,7 +203,7 @@ class Transport:
         Raises:
             APIError, APIConnectionError: the last failure, when retrying is unsafe or used up.
         """
-        if self._session is None or self._throttle is None:
+        if self._throttle is None:
             raise errors.ClientClosedError("the client is closed; create a new AnyIntMusic")
         throttle = self._throttle
         policy = self.retry
@@ -194,48 +212,58 @@ class Transport:
         failures = 0
         while True:
             await throttle.acquire(creates_task=creates_task)
+            rate = False
+            wait = 0.0
             try:
                 data = await self._send(method, path, json_body, params)
             except (errors.APIError, errors.APIConnectionError) as exc:
+                failure: errors.APIError | errors.APIConnectionError | None = exc
                 rate = isinstance(exc, errors.RateLimitError)
-                asked = exc.retry_after if isinstance(exc, errors.APIError) else None
                 failures += 1
+                asked = exc.retry_after if isinstance(exc, errors.APIError) else None
                 wait = asked if asked is not None else policy.delay(failures, self._rng)
-                await throttle.release(rate_limited=rate, wait=wait if rate else None)
-                safe = creates_no_task(exc) if creates_task else is_transient(exc)
-                # Rate answers prove nothing was created and say when to come back: they are
-                # bounded by time only. Other failures also count against max_attempts.
-                attempts_left = rate or failures < policy.max_attempts
-                if not safe or not attempts_left or loop.time() + wait > deadline:
-                    if creates_task and isinstance(exc, errors.APIConnectionError) and exc.sent:
-                        raise errors.SubmitUncertainError(method, path, exc) from exc
-                    raise
-                self.retries += 1
-                log.info(
-                    "%s %s failed (%s); retry %d in %.2f s",
-                    method,
-                    path,
-                    exc,
-                    failures,
-                    wait,
-                    extra={"route": path, "attempt": failures, "retry_in": wait},
-                )
-                if not rate:
-                    await asyncio.sleep(wait)
-                continue
-            await throttle.release(rate_limited=False, wait=None)
-            return data
+            else:
+                failure = None
+            finally:
+                # Also on cancellation: a slot that is never given back would stall the client.
+                throttle.release(rate_limited=rate, wait=wait if rate else None)
+            if failure is None:
+                return data
+            safe = creates_no_task(failure) if creates_task else is_transient(failure)
+            # Rate answers prove nothing was created and say when to come back: they are
+            # bounded by time only. Other failures also count against max_attempts.
+            attempts_left = rate or failures < policy.max_attempts
+            if not safe or not attempts_left or loop.time() + wait > deadline:
+                raise failure
+            self.retries += 1
+            log.info(
+                "%s %s failed (%s); retry %d in %.2f s",
+                method,
+                path,
+                failure,
+                failures,
+                wait,
+                extra={"route": path, "attempt": failures, "retry_in": wait},
+            )
+            if not rate:  # after a rate answer the throttle holds every request back
+                await asyncio.sleep(wait)
 
     async def _send(
         self, method: str, path: str, json_body: Any, params: Mapping[str, str] | None
     ) -> Any:
-        assert self._session is not None
+        if self._session is None:
+            raise errors.ClientClosedError("the client closed while this request waited")
         url = self.base_url + path
         try:
             async with self._session.request(method, url, json=json_body, params=params) as resp:
-                text = await resp.text()
+                raw = await resp.read()
                 status = resp.status
                 headers = resp.headers
+                text = raw.decode("utf-8", errors="replace")  # JSON is UTF-8 (RFC 8259)
+        except aiohttp.InvalidURL as exc:
+            raise errors.APIConnectionError(
+                f"{url!r} is not a valid URL; check ANYINT_BASE_URL. Nothing was sent.", sent=False
+            ) from exc
         except aiohttp.ClientConnectorError as exc:
             raise errors.APIConnectionError(
                 f"could not connect to {self.base_url} ({exc.os_error}); check ANYINT_BASE_URL "

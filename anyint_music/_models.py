@@ -56,7 +56,9 @@ class Stage(enum.StrEnum):
 
 
 def _extra() -> Any:
-    return attrs.field(factory=dict, repr=False)
+    # Unknown wire keys are kept for the curious, but are not part of a value's identity (and
+    # would make it unhashable).
+    return attrs.field(factory=dict, repr=False, eq=False)
 
 
 # --- requests: what the client sends (None fields are left out on the wire) ---

@@ -135,7 +135,15 @@ class Poller:
                 )
                 event = None
             if event is not None:
-                await self._registry.apply(state, event)
+                try:
+                    await self._registry.apply(state, event)
+                except Exception as exc:  # e.g. the store failed: the next poll tries again
+                    log.warning(
+                        "could not record the polled result of task %s: %s",
+                        state.task_id,
+                        exc,
+                        extra={"task_id": state.task_id},
+                    )
             if not state.future.done():
                 self.schedule(
                     state, min(wait * BACKOFF, self.max_interval) if wait else self.interval

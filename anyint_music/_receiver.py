@@ -24,6 +24,10 @@ _STATUS = {
 }
 
 
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not valid JSON")
+
+
 def _answer(status: int, text: str) -> web.Response:
     return web.json_response({"status": text}, status=status)
 
@@ -88,12 +92,12 @@ class CallbackReceiver:
             log.warning("refused an unreadable callback body: %s", exc)
             return _answer(400, "unreadable body")
         try:
-            body = json.loads(raw)
+            body = json.loads(raw, parse_constant=_reject_constant)
             event = parse_callback(state.kind, body)
-        except (ValueError, WireFormatError) as exc:
+        except (ValueError, WireFormatError, RecursionError) as exc:
             # json.JSONDecodeError and UnicodeDecodeError are ValueErrors too.
-            log.warning("refused a malformed callback: %s", exc)
-            return _answer(400, f"malformed callback: {exc}")
+            log.warning("refused a malformed callback: %.200s", exc)
+            return _answer(400, f"malformed callback: {str(exc)[:200]}")
         try:
             outcome = await self._registry.deliver(state, event)
         except Exception:

@@ -24,9 +24,8 @@ from .stores import StoredTask, TaskStore
 
 log = logging.getLogger("anyint_music")
 
-# A callback that arrives before its submit was answered is held on the token; a sender that
-# keeps posting to a token that never gets bound must not grow memory without limit.
-EARLY_EVENTS_MAX = 8
+# Events held for one token before its submit answers; four stages make a normal maximum.
+EARLY_MAX = 16
 
 # Called with a state that should be watched by polling, and a delay (None: one interval).
 Watch = Callable[[TaskState, "float | None"], None]
@@ -252,8 +251,13 @@ class TaskRegistry:
         """Route a callback's event to ``state`` (found by its token)."""
         if state.task_id is None:
             assert state.token is not None
-            if len(state.early or ()) >= EARLY_EVENTS_MAX:
-                return Outcome.ACCEPTED
+            # Held until the submit answers: one event per stage and task id, so duplicates
+            # cannot crowd out the final one, and a bounded number in all.
+            early = state.early or ()
+            seen = any(e.stage is event.stage and e.task_id == event.task_id for e in early)
+            if seen or len(early) >= EARLY_MAX:
+                self.duplicates += 1
+                return Outcome.DUPLICATE
             await self.store.add_event(state.token, event)
             if state.task_id is None:
                 state.early = [*(state.early or []), event]

@@ -80,6 +80,21 @@ def creates_no_task(exc: BaseException) -> bool:
     return False
 
 
+def certainly_no_task(exc: BaseException) -> bool:
+    """Whether a failed submit certainly created no task (so its token can be dropped)."""
+    if isinstance(exc, errors.InvalidRequestError | errors.ClientClosedError):
+        return True
+    if isinstance(exc, errors.APIConnectionError):
+        return not exc.sent
+    if isinstance(exc, errors.MalformedResponseError):
+        return False  # it answered, but without a task id: one may exist
+    if isinstance(exc, errors.ServerError):
+        # The service's own error answer is a definite "no"; a bare 5xx from a proxy in front
+        # of it (502, 504...) is not.
+        return exc.from_envelope or creates_no_task(exc)
+    return isinstance(exc, errors.APIError)  # any other refusal is a definite "no"
+
+
 def is_transient(exc: BaseException) -> bool:
     """Whether an idempotent read may be sent again after ``exc``."""
     return isinstance(exc, errors.APIConnectionError | errors.RateLimitError | errors.ServerError)
@@ -89,46 +104,52 @@ class Throttle:
     """Adapts the client's pace to the gateway's rate answers.
 
     After a rate answer every request waits out the gateway's ``Retry-After`` (or a backoff), and
-    the number of requests in flight is halved; each success lets one more in again. So a burst
-    of thousands of submits settles at the pace the gateway allows instead of hammering it.
-    An optional fixed limit (``rate_limit=(N, seconds)``) keeps task-creating submits under a
-    known cap before the gateway has to say so.
+    the number of requests in flight is halved; each success lets a little more in again, and
+    after a quiet spell with no rate answer the limit is lifted. So a burst of thousands of
+    submits settles at the pace the gateway allows instead of hammering it. An optional fixed
+    limit (``rate_limit=(N, seconds)``) keeps task-creating submits under a known cap before the
+    gateway has to say so.
     """
 
+    QUIET = 10.0  # seconds without a rate answer after which the limit is lifted
+
     def __init__(self, rate_limit: tuple[int, float] | None = None) -> None:
-        self._cond = asyncio.Condition()
         self._limit = math.inf
         self._in_flight = 0
         self._pause_until = 0.0
+        self._last_rate_answer = -math.inf
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._closed = False
         self._rate_limit = rate_limit
         self._sent: collections.deque[float] = collections.deque()
         self._window_lock = asyncio.Lock()
 
-    @property
-    def paused_for(self) -> float:
-        return max(self._pause_until - asyncio.get_running_loop().time(), 0.0)
-
     async def acquire(self, *, creates_task: bool) -> None:
+        """Wait for a slot; raise ClientClosedError if the client closes meanwhile."""
         loop = asyncio.get_running_loop()
-        async with self._cond:
-            while True:
-                wait = self._pause_until - loop.time()
-                if wait > 0:
-                    try:
-                        async with asyncio.timeout(wait):
-                            await self._cond.wait()
-                    except TimeoutError:
-                        pass
-                    continue
-                if self._in_flight < self._limit:
-                    self._in_flight += 1
-                    break
-                await self._cond.wait()
+        while True:
+            if self._closed:
+                raise errors.ClientClosedError("the client closed while this request waited")
+            pause = self._pause_until - loop.time()
+            if pause <= 0 and self._in_flight < self._limit:
+                self._in_flight += 1
+                break
+            waiter: asyncio.Future[None] = loop.create_future()
+            self._waiters.append(waiter)
+            try:
+                async with asyncio.timeout(pause if pause > 0 else None):
+                    await waiter
+            except TimeoutError:
+                pass
+            except BaseException:
+                if waiter.done() and not waiter.cancelled():
+                    self._wake()  # pass on a wake-up this cancelled waiter received
+                raise
         if creates_task and self._rate_limit is not None:
             try:
                 await self._take_window_slot()
             except BaseException:
-                await self.release(rate_limited=False, wait=None)
+                self.release(rate_limited=False, wait=None)
                 raise
 
     async def _take_window_slot(self) -> None:
@@ -145,16 +166,34 @@ class Throttle:
                     return
                 await asyncio.sleep(self._sent[0] + window - now)
 
-    async def release(self, *, rate_limited: bool, wait: float | None) -> None:
-        loop = asyncio.get_running_loop()
-        async with self._cond:
-            self._in_flight -= 1
-            if rate_limited:
-                self._limit = max(1.0, min(self._limit, self._in_flight + 1.0) / 2)
-                if wait is not None:
-                    self._pause_until = max(self._pause_until, loop.time() + wait)
-            elif self._limit != math.inf:
+    def release(self, *, rate_limited: bool, wait: float | None) -> None:
+        """Give the slot back, saying whether the gateway answered with a rate limit."""
+        now = asyncio.get_running_loop().time()
+        self._in_flight -= 1
+        if rate_limited:
+            self._last_rate_answer = now
+            self._limit = max(1.0, min(self._limit, self._in_flight + 1.0) / 2)
+            if wait is not None:
+                self._pause_until = max(self._pause_until, now + wait)
+        elif self._limit != math.inf:
+            if now - self._last_rate_answer > self.QUIET:
+                self._limit = math.inf
+            else:
                 self._limit += 1.0 / self._limit
-                if self._limit > 4096:  # recovered: stop counting
-                    self._limit = math.inf
-            self._cond.notify_all()
+        self._wake()
+
+    def _wake(self) -> None:
+        free = self._limit - self._in_flight
+        while self._waiters and free > 0:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                free -= 1
+
+    def close(self) -> None:
+        """Wake every waiter with ClientClosedError."""
+        self._closed = True
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)

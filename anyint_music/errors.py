@@ -7,7 +7,6 @@ The tree::
     ├── InvalidRequestError (also ValueError) -- refused before anything was sent
     ├── ClientClosedError (also RuntimeError) -- the client is not open, or already closed
     ├── APIConnectionError (.sent)            -- the gateway was not reached, or its answer lost
-    │   └── SubmitUncertainError              -- a submit's answer was lost; a task may exist
     ├── APIError (.status, .code, .message)   -- the gateway refused or answered nonsense
     │   ├── BadRequestError                   -- 400/404/409/413/422/451: fix the request
     │   ├── AuthenticationError               -- 401: check ANYINT_API_KEY
@@ -16,6 +15,7 @@ The tree::
     │   ├── InsufficientCreditsError          -- body 429 or 402: top up the account
     │   ├── ServerError                       -- 5xx, body 455/500/503: try again later
     │   └── MalformedResponseError            -- the answer was not the documented shape
+    ├── SubmitUncertainError (.route, .token)  -- a submit may have created a task; not re-sent
     ├── TaskFailedError (.task_id, .code, .message) -- the service reported the task failed
     ├── TaskTimeoutError (also TimeoutError)  -- no final result within the timeout
     └── ReceiverClosedError                   -- the client closed while a wait was pending
@@ -83,36 +83,13 @@ class APIConnectionError(AnyIntError):
         super().__init__(message)
 
 
-class SubmitUncertainError(APIConnectionError):
-    """A task-creating request was sent but its answer was lost; it was NOT sent again.
-
-    The gateway may have created (and charged) the task. If it did, the service will still
-    deliver the task's callbacks to this request's callback URL: ``await
-    client.recover(error)`` waits for the first of them and returns the task's handle.
-
-    Attributes:
-        route: the route that was called, e.g. ``/suno/generate``.
-        token: the callback token of this submit (set by the client).
-    """
-
-    def __init__(self, method: str, route: str, cause: APIConnectionError) -> None:
-        self.route = route
-        self.token: str | None = None
-        super().__init__(
-            f"{method} {route} was sent but its answer was lost ({cause}). A task may have been "
-            "created and charged, so it was not sent again. Recover it with "
-            "'await client.recover(error)' (it waits for the task's callback), or look for it "
-            "in your AnyInt dashboard before submitting again.",
-            sent=True,
-        )
-
-
 class APIError(AnyIntError):
     """The gateway did not accept the request.
 
     Attributes:
         status: the HTTP status of the answer (200 when the refusal was inside the body).
-        code: the numeric ``code`` of the body when there was one, else the HTTP status.
+        code: the ``code`` of the body (a number in the upstream envelope, a string such as
+            ``"rate_limit_exceeded"`` in AnyInt's ``{"error": ...}`` envelope), else the status.
         message: the gateway's own words.
         data: the ``data`` member of the answer, when it had one (e.g. an existing task id).
         retry_after: seconds the gateway asked to wait before trying again, when it said so.
@@ -132,6 +109,8 @@ class APIError(AnyIntError):
         self.message = message
         self.data = data
         self.retry_after: float | None = None
+        # Set when the refusal came as the service's own {code, msg, data} answer.
+        self.from_envelope = False
         text = f"{message} (HTTP {status}, code {self.code})"
         super().__init__(f"{text}. {hint}" if hint else text)
 
@@ -162,6 +141,32 @@ class ServerError(APIError):
 
 class MalformedResponseError(APIError):
     """The gateway answered, but not in any documented shape."""
+
+
+class SubmitUncertainError(AnyIntError):
+    """A task-creating request may have created a task, but no task id came back.
+
+    Its answer was lost, or the gateway failed in a way that does not rule a task out (a 5xx
+    other than 503, a success without a task id, a cancelled submit). It was NOT sent again: that
+    could create a second paid job. If the task exists, the service still delivers its callbacks
+    to this client: ``await client.recover(error)`` returns its handle.
+
+    Attributes:
+        route: the route that was called, e.g. ``/suno/generate``.
+        cause: the failure behind it.
+        token: the callback token of this submit.
+    """
+
+    def __init__(self, route: str, cause: BaseException, token: str | None = None) -> None:
+        self.route = route
+        self.cause = cause
+        self.token = token
+        super().__init__(
+            f"{route}: {cause}. A task may have been created (and charged), so the request was "
+            "not sent again. If it exists its callbacks still come to this client: "
+            "'await client.recover(error)' returns its handle; otherwise check your AnyInt "
+            "dashboard before submitting again."
+        )
 
 
 class TaskFailedError(AnyIntError):
@@ -208,6 +213,12 @@ class TaskTimeoutError(AnyIntError, TimeoutError):
     def __init__(self, task_id: str | None, timeout: float) -> None:
         self.task_id = task_id
         self.timeout = timeout
+        if task_id is None:
+            super().__init__(
+                f"no task id within {timeout:g} s: the submit (or the first callback) did not "
+                "come in time; a task may still exist. Pass a larger timeout."
+            )
+            return
         super().__init__(
             f"task {task_id} has no final result after {timeout:g} s; it may still finish: "
             f"wait again with client.task({task_id!r}).wait(timeout=...) or pass a larger timeout"

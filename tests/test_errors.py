@@ -121,3 +121,12 @@ async def test_non_json_answer_is_malformed(anyint_gateway: FakeGateway) -> None
     ) as client:
         with pytest.raises((MalformedResponseError, BadRequestError)):
             await client.style_generate("x")
+
+
+async def test_http_429_with_a_credits_body_is_insufficient_credits(
+    anyint_gateway: FakeGateway, anyint_client: AnyIntMusic
+) -> None:
+    anyint_gateway.fail_submit(status=429, code=429, message="insufficient credits")
+    with pytest.raises(InsufficientCreditsError, match="Top up"):
+        await anyint_client.generate(prompt="x", model=Model.V5)
+    assert sum(1 for r in anyint_gateway.requests if r.path == "/suno/generate") == 1

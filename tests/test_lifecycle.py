@@ -184,3 +184,33 @@ async def test_warns_when_the_real_gateway_cannot_reach_the_receiver(
     async with AnyIntMusic(api_key="k", base_url="https://gateway.example.test"):
         pass
     assert "set public_url" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"base_url": "gateway.example.test"},
+        {"base_url": "ftp://x"},
+        {"public_url": "hooks.example.test"},
+    ],
+)
+def test_urls_are_checked_up_front(kwargs: dict[str, str]) -> None:
+    with pytest.raises(ConfigurationError, match="http"):
+        AnyIntMusic(api_key="k", **kwargs)
+
+
+async def test_unreachable_receiver_with_polling_off_is_refused_at_open() -> None:
+    client = AnyIntMusic(api_key="k", base_url="https://gateway.example.test", poll_interval=None)
+    with pytest.raises(ConfigurationError, match="public_url"):
+        await client.open()
+    with pytest.raises(ClientClosedError):
+        await client.style_generate("x")
+
+
+def test_results_are_hashable_values() -> None:
+    from anyint_music import Track
+
+    a = Track("id-1", "https://x/a.mp3", extra={"new_field": 1})
+    b = Track("id-1", "https://x/a.mp3")
+    assert a == b
+    assert len({a, b}) == 1

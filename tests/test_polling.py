@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import socket
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
-from anyint_music import AnyIntMusic, Model, Stage, TaskFailedError, TaskTimeoutError
+from anyint_music import AnyIntMusic, Model, Stage, TaskEvent, TaskFailedError, TaskTimeoutError
+from anyint_music.stores import SQLiteStore
 from anyint_music.testing import FakeGateway
 
 
@@ -105,3 +107,28 @@ async def test_unreachable_receiver_still_gets_results(anyint_gateway: FakeGatew
         song = await client.generate(prompt="behind a firewall", model=Model.V5, timeout=10)
     assert len(song.tracks) == 2
     assert not any(c.status == 200 for c in anyint_gateway.callbacks)
+
+
+async def test_a_failed_store_write_during_a_poll_is_retried(
+    anyint_gateway: FakeGateway, tmp_path: Path
+) -> None:
+    class FlakyStore(SQLiteStore):
+        """A real SQLite store whose first event write fails, as a full disk would."""
+
+        failures = 1
+
+        async def add_event(self, token: str, event: TaskEvent) -> bool:
+            if event.is_final and self.failures:
+                self.failures -= 1
+                raise OSError("disk full")
+            return await super().add_event(token, event)
+
+    anyint_gateway.drop_callbacks = True
+    async with AnyIntMusic(
+        api_key=anyint_gateway.api_key,
+        base_url=anyint_gateway.url,
+        poll_interval=0.05,
+        store=FlakyStore(tmp_path / "t.db"),
+    ) as client:
+        song = await client.generate(prompt="try twice", model=Model.V5, timeout=10)
+    assert len(song.tracks) == 2

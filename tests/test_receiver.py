@@ -75,6 +75,10 @@ async def test_wrong_task_id_for_token_is_409_and_the_real_one_still_resolves(
 @pytest.mark.parametrize(
     "raw",
     [
+        b'{"code": 200, "data": {"callbackType": ["complete"], "task_id": "{id}"}}',
+        b'{"code": Infinity, "data": {"callbackType": "complete", "task_id": "{id}"}}',
+        b'{"code": 1e999, "data": {"callbackType": "complete", "task_id": "{id}"}}',
+        b"[" * 100_000 + b"]" * 100_000,
         b"not json",
         b"\xff\xfe\x00garbage",
         b"[1, 2, 3]",
@@ -317,3 +321,15 @@ async def test_failed_task_from_the_gateway(
     assert info.value.code == 501
     # the next task is fine
     assert len((await anyint_client.generate(prompt="fine", model=Model.V5)).tracks) == 2
+
+
+async def test_early_duplicates_do_not_crowd_out_the_final_stage(
+    anyint_gateway: FakeGateway,
+) -> None:
+    anyint_gateway.early_callbacks = True
+    anyint_gateway.duplicates = 3
+    async with AnyIntMusic(
+        api_key=anyint_gateway.api_key, base_url=anyint_gateway.url, poll_interval=None
+    ) as client:
+        song = await client.generate(prompt="crowded", model=Model.V5, timeout=10)
+    assert len(song.tracks) == 2

@@ -16,6 +16,7 @@ from anyint_music import (
     PermissionDeniedError,
     RateLimitError,
     ServerError,
+    SubmitUncertainError,
 )
 from anyint_music.testing import FakeGateway
 
@@ -47,8 +48,9 @@ async def test_refusals_that_create_no_task_are_retried(
         ({"status": 403}, PermissionDeniedError),
         ({"code": 413}, BadRequestError),
         ({"code": 429}, InsufficientCreditsError),
-        ({"status": 500}, ServerError),  # a task may have been created: never sent twice
-        ({"code": 500}, ServerError),
+        ({"code": 500}, ServerError),  # the service's own "no"
+        ({"status": 502}, SubmitUncertainError),  # a task may have been created: never resent
+        ({"status": 500}, SubmitUncertainError),
     ],
 )
 async def test_refusals_that_may_have_created_a_task_or_will_fail_again_are_not_retried(

@@ -13,6 +13,7 @@ from anyint_music import (
     Task,
     TaskEvent,
     TaskFailedError,
+    TaskKind,
     TimestampedLyrics,
 )
 from anyint_music.testing import FakeGateway
@@ -41,9 +42,12 @@ async def main() -> None:
         again: MusicResult = await task.wait(timeout=10)
         lyric_task: Task[LyricsResult] = await client.submit_lyrics("x")
         cover_task: Task[CoverResult] = await client.submit_cover(song.task_id)
+        again_song: MusicResult = await client.task(song.task_id)
+        again_lyrics: LyricsResult = await client.task(lyrics.task_id, kind="lyrics")
+        again_cover: CoverResult = await client.task(cover.task_id, kind=TaskKind.COVER)
         try:
             await client.generate(prompt="x", model=Model.V5)
         except TaskFailedError as exc:
             code: int | None = exc.code
         del url, duration, longer, text, lrc, style, images, task_id, stage, ev, result, again
-        del lyric_task, cover_task, code
+        del lyric_task, cover_task, code, again_song, again_lyrics, again_cover

@@ -3,7 +3,8 @@
 It speaks only the wire format of ``PROTOCOL.md`` (it never imports the SDK), serves real HTTP on
 127.0.0.1 and really POSTs callbacks to each request's ``callBackUrl``, with the documented
 stages, retries and duplicates. Knobs select the documented variants (unwrapped callbacks, kie.ai
-spelling, HTTP-status errors) and inject failures.
+spelling, HTTP-status errors) and inject failures; ``chaos=Chaos(...)`` adds a seeded storm of
+them, ``rate_limit`` caps task-creating submits and ``drop_submit_answer`` loses answers.
 
     async with FakeGateway() as gw:
         client = AnyIntMusic(api_key=gw.api_key, base_url=gw.url)
@@ -15,69 +16,41 @@ spelling, HTTP-status errors) and inject failures.
 from __future__ import annotations
 
 import asyncio
-import copy
 import hmac
 import json
+import time
 from collections.abc import Awaitable, Callable, Collection, Coroutine, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Literal
 
 import aiohttp
-import attrs
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from . import _sim_answers as answers
 from . import _sim_bodies as bodies
+from ._sim_answers import LostAnswer, LostMode, SubmitFailure
+from ._sim_chaos import Chaos, Dice, TaskChaos
 from ._sim_delivery import deliver
+from ._sim_rate import RateWindow, check_rate_limit
 from ._sim_records import DeliveredCallback, RecordedRequest, SimTask, TaskKind
+from ._sim_stats import Counters, GatewayStats
 from ._sim_validate import Refusal
 from ._sim_world import TaskFailure, TaskState, World
 
-__all__ = ["DeliveredCallback", "FakeGateway", "RecordedRequest", "SimTask"]
+__all__ = [
+    "Chaos",
+    "DeliveredCallback",
+    "FakeGateway",
+    "GatewayStats",
+    "RecordedRequest",
+    "SimTask",
+]
 
 TASK_ROUTES = ("/suno/generate", "/suno/extend", "/suno/generate-lyrics", "/suno/generate-cover")
 SUBMIT_ROUTES = (*TASK_ROUTES, "/suno/timestamped-lyrics", "/suno/style-generate")
 STAGES = frozenset({"text", "first", "complete", "error", "lyrics", "cover"})
-
-_CODE_MESSAGES = {
-    400: "Invalid parameters.",
-    401: "Unauthorized.",
-    402: "Insufficient credits.",
-    403: "Forbidden by subscription or policy.",
-    404: "Not found.",
-    405: "Rate limit exceeded.",
-    413: "Prompt too long.",
-    422: "Parameter validation failed.",
-    429: "Quota exhausted.",
-    430: "Call frequency too high, try again later.",
-    455: "System under maintenance.",
-    500: "Server error.",
-    503: "Upstream temporarily unavailable.",
-}
-# AnyInt's gateway envelope (PROTOCOL §0.4, A6): HTTP status -> (error.type, error.code).
-_ENVELOPES = {
-    400: ("invalid_request_error", "invalid_request"),
-    401: ("authentication_error", "invalid_api_key"),
-    402: ("billing_error", "insufficient_credits"),
-    403: ("permission_error", "permission_denied"),
-    404: ("not_found_error", "not_found"),
-    405: ("rate_limit_error", "rate_limit_exceeded"),
-    413: ("invalid_request_error", "request_too_large"),
-    422: ("invalid_request_error", "invalid_request"),
-    429: ("rate_limit_error", "rate_limit_exceeded"),
-    430: ("rate_limit_error", "rate_limit_exceeded"),
-}
-
-
-@attrs.define
-class _SubmitFailure:
-    route: str | None
-    status: int | None
-    code: int | None
-    message: str | None
-    remaining: int
-
 
 _QUERY_KINDS: dict[str, TaskKind] = {
     "/suno/query/task": "music",
@@ -85,6 +58,7 @@ _QUERY_KINDS: dict[str, TaskKind] = {
     "/suno/query/cover": "cover",
 }
 _JSON_BODY = web.RequestKey("anyint_music_sim_json", object)
+_TASK_CHAOS = web.RequestKey("anyint_music_sim_chaos", TaskChaos)
 _Creator = Callable[[str, dict[str, Any], str], TaskState]
 _Runner = Callable[[TaskState], Awaitable[None]]
 
@@ -119,9 +93,23 @@ class FakeGateway:
         text_tracks: ``text`` callbacks carry both tracks with an empty ``audio_url`` instead of
             an empty list (the variant third-party clients report).
         seed: Seed for task ids; the same seed and requests give the same ids.
+        chaos: A seeded storm (`Chaos`) of refused submits, held answers and duplicated,
+            late, shuffled or dropped callbacks; ``None`` (the default) turns it off. Setting
+            the attribute restarts the storm's random sequence from its seed.
+        rate_limit: ``(count, seconds)``: at most `count` task-creating submits (generate,
+            extend, generate-lyrics, generate-cover) in any span of `seconds`. An excess
+            submit is refused before any task is made with body code 430 (HTTP 200), or with
+            ``error_style="http"`` HTTP 429 and AnyInt's ``rate_limit_error`` envelope; both
+            carry ``Retry-After`` (whole seconds, rounded up) and ``X-RateLimit-Reset-After``
+            (seconds with millisecond precision, e.g. ``"0.350"``). Refused submits do not
+            count against the cap. ``None`` (the default): no cap.
+        record: Keep every request in `requests` and every delivery attempt in `callbacks`.
+            Turn it off for long runs; `stats` counts either way.
 
     Raises:
-        ValueError: For an unknown `error_style` or stage name, or a negative count or delay.
+        ValueError: For an unknown `error_style` or stage name, a negative count or delay, or
+            an invalid `rate_limit`.
+        TypeError: For a `chaos` that is not a `Chaos`.
     """
 
     def __init__(
@@ -142,6 +130,9 @@ class FakeGateway:
         callback_timeout: float = 15.0,
         text_tracks: bool = False,
         seed: int = 0,
+        chaos: Chaos | None = None,
+        rate_limit: tuple[int, float] | None = None,
+        record: bool = True,
     ) -> None:
         if error_style not in ("body", "http"):
             raise ValueError(f"error_style must be 'body' or 'http', not {error_style!r}")
@@ -164,6 +155,9 @@ class FakeGateway:
         self.retry_delays: Sequence[float] = retry_delays
         self.callback_timeout = callback_timeout
         self.text_tracks = text_tracks
+        self.record = record
+        self.chaos = chaos
+        self.rate_limit = rate_limit
         self.requests: list[RecordedRequest] = []
         self.callbacks: list[DeliveredCallback] = []
         self._world = World(seed)
@@ -173,7 +167,11 @@ class FakeGateway:
             "/suno/generate-lyrics": (self._world.create_lyrics, self._run_lyrics),
             "/suno/generate-cover": (self._world.create_cover, self._run_cover),
         }
-        self._submit_failures: list[_SubmitFailure] = []
+        self._submit_failures: list[SubmitFailure] = []
+        self._lost_answers: list[LostAnswer] = []
+        self._window = RateWindow()
+        self._counters = Counters()
+        self._closing = asyncio.Event()
         self._background: set[asyncio.Task[None]] = set()
         self._errors: list[BaseException] = []
         self._phase: Literal["new", "running", "closed"] = "new"
@@ -240,6 +238,7 @@ class FakeGateway:
         if self._phase == "closed":
             return
         self._phase = "closed"
+        self._closing.set()  # releases answers held by drop_submit_answer(mode="hang")
         while self._background:
             pending = list(self._background)
             for task in pending:
@@ -341,7 +340,7 @@ class FakeGateway:
             raise ValueError("times must be at least 1")
         if status is None and code is None:
             code = 500
-        self._submit_failures.append(_SubmitFailure(route, status, code, message, times))
+        self._submit_failures.append(SubmitFailure(route, status, code, message, times))
 
     def fail_tasks(
         self,
@@ -372,6 +371,74 @@ class FakeGateway:
             raise ValueError("times must be at least 1")
         self._world.task_failures.append(TaskFailure(route, code, message, times))
 
+    def drop_submit_answer(
+        self,
+        route: str | None = None,
+        *,
+        times: int = 1,
+        mode: LostMode = "disconnect",
+    ) -> None:
+        """Lose the answers of the next `times` task-creating submits to `route`.
+
+        Each such submit creates its task normally (its callbacks follow as usual) but its
+        client never gets the answer: the situation in which re-sending the submit would
+        create a second paid job. Submits refused before a task is made (validation, rate,
+        injected failures) answer normally and do not use up the rule.
+
+        Args:
+            route: A task-creating route such as ``"/suno/generate"``, or ``None`` for any.
+            times: How many submits lose their answer.
+            mode: ``"disconnect"`` closes the connection without answering; ``"hang"`` keeps
+                it open without answering until the client gives up (or the gateway closes).
+
+        Raises:
+            ValueError: For an unknown route or mode, or a `times` below 1.
+        """
+        if route is not None and route not in TASK_ROUTES:
+            raise ValueError(f"unknown task route {route!r}; expected one of {TASK_ROUTES}")
+        if mode not in ("disconnect", "hang"):
+            raise ValueError(f"mode must be 'disconnect' or 'hang', not {mode!r}")
+        if times < 1:
+            raise ValueError("times must be at least 1")
+        self._lost_answers.append(LostAnswer(route, mode, times))
+
+    @property
+    def chaos(self) -> Chaos | None:
+        """The current `Chaos` setting, or ``None`` when chaos is off.
+
+        Setting it (even to the same value) restarts the random sequence from its ``seed``.
+        Tasks created before keep what was decided at their submit (``early``, ``reorder``);
+        their later callbacks follow the new setting.
+
+        Raises:
+            TypeError: When set to something that is not a `Chaos` or ``None``.
+        """
+        return self._dice.chaos if self._dice is not None else None
+
+    @chaos.setter
+    def chaos(self, value: Chaos | None) -> None:
+        if value is not None and not isinstance(value, Chaos):
+            raise TypeError(f"chaos must be a Chaos or None, not {type(value).__name__}")
+        self._dice = Dice(value) if value is not None else None
+
+    @property
+    def rate_limit(self) -> tuple[int, float] | None:
+        """The cap ``(count, seconds)`` on task-creating submits, or ``None`` for no cap.
+
+        Raises:
+            ValueError: When set to anything but ``None`` or a count >= 1 and seconds > 0.
+        """
+        return self._rate_limit
+
+    @rate_limit.setter
+    def rate_limit(self, value: tuple[int, float] | None) -> None:
+        self._rate_limit = check_rate_limit(value)
+
+    @property
+    def stats(self) -> GatewayStats:
+        """A snapshot of what the gateway did so far (see `GatewayStats`)."""
+        return self._counters.snapshot()
+
     # -- request plumbing -----------------------------------------------------------------------
 
     async def _dispatch(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -382,31 +449,58 @@ class FakeGateway:
         except ValueError:
             parsed = None
         request[_JSON_BODY] = parsed
-        self.requests.append(
-            RecordedRequest(
-                method=request.method,
-                path=request.path,
-                query=dict(request.query),
-                headers=dict(request.headers),
-                json=parsed,
-                text=text,
+        if self.record:
+            self.requests.append(
+                RecordedRequest(
+                    method=request.method,
+                    path=request.path,
+                    query=dict(request.query),
+                    headers=dict(request.headers),
+                    json=parsed,
+                    text=text,
+                )
             )
-        )
         if request.path.startswith("/suno/"):
             expected = f"Bearer {self.api_key}".encode()
             given = request.headers.get("Authorization", "").encode()
             if not hmac.compare_digest(given, expected):
-                return self._envelope(
+                return answers.envelope(
                     401, "Invalid API key. Send it as `Authorization: Bearer <AnyInt API key>`."
                 )
             if request.method == "POST" and request.match_info.http_exception is None:
-                injected = self._take_submit_failure(request.path)
-                if injected is not None:
-                    return injected
+                refused = self._admit(request)
+                if refused is not None:
+                    return refused
         try:
             return await handler(request)
         except Refusal as refusal:
-            return self._refusal(refusal)
+            return answers.refusal(refusal, self.error_style)
+
+    def _admit(self, request: web.Request) -> web.Response | None:
+        """Refuse a POST before anything is done, or note its chaos plan and let it through."""
+        path = request.path
+        counters = self._counters
+        # Drawn first and for every POST, so the decisions depend only on the request order.
+        draw = self._dice.submit() if self._dice is not None else None
+        injected = self._take_submit_failure(path)
+        if injected is not None:
+            counters.submits_refused["injected"] += 1
+            return injected
+        if draw is not None and draw.refuse == "503":
+            counters.submits_refused["503"] += 1
+            return answers.envelope(503, answers.CODE_MESSAGES[503])
+        if draw is not None and draw.refuse == "rate":
+            counters.submits_refused["rate"] += 1
+            return answers.rate_refusal(self.error_style, None)
+        if self._rate_limit is not None and path in TASK_ROUTES:
+            wait = self._window.admit(*self._rate_limit, time.monotonic())
+            if wait is not None:
+                counters.submits_refused["rate"] += 1
+                counters.submits_rate_limited += 1
+                return answers.rate_refusal(self.error_style, wait)
+        if draw is not None:
+            request[_TASK_CHAOS] = draw.task
+        return None
 
     def _take_submit_failure(self, path: str) -> web.Response | None:
         for rule in self._submit_failures:
@@ -414,37 +508,17 @@ class FakeGateway:
                 rule.remaining -= 1
                 if rule.remaining <= 0:
                     self._submit_failures.remove(rule)
-                code = rule.code
-                key = code if code is not None else rule.status
-                msg = rule.message or _CODE_MESSAGES.get(key or 500, "Request failed.")
-                if rule.status is not None and code is not None:
-                    return web.json_response(
-                        {"code": code, "msg": msg, "data": None}, status=rule.status
-                    )
-                if rule.status is not None:
-                    return self._envelope(rule.status, msg)
-                return self._refusal(Refusal(code or 500, msg))
+                return answers.failure(rule, self.error_style)
         return None
 
-    def _refusal(self, refusal: Refusal) -> web.Response:
-        if self.error_style == "body":
-            return web.json_response(
-                {"code": refusal.code, "msg": refusal.msg, "data": refusal.data}
-            )
-        status = refusal.code if 400 <= refusal.code <= 599 else 500
-        return self._envelope(status, refusal.msg, refusal.data)
-
-    @staticmethod
-    def _envelope(status: int, message: str, data: Any = None) -> web.Response:
-        kind, code = _ENVELOPES.get(status, ("api_error", "server_error"))
-        body: dict[str, Any] = {"error": {"message": message, "type": kind, "code": code}}
-        if data is not None:
-            body["data"] = data
-        return web.json_response(body, status=status)
-
-    @staticmethod
-    def _ok(data: Any) -> web.Response:
-        return web.json_response({"code": 200, "msg": "success", "data": data})
+    def _take_lost_answer(self, path: str) -> LostMode | None:
+        for rule in self._lost_answers:
+            if rule.route in (None, path):
+                rule.remaining -= 1
+                if rule.remaining <= 0:
+                    self._lost_answers.remove(rule)
+                return rule.mode
+        return None
 
     @staticmethod
     def _object(request: web.Request) -> dict[str, Any]:
@@ -479,7 +553,13 @@ class FakeGateway:
 
         state.timeline = self._spawn(timeline())
         payload = {"code": 200, "msg": "success", "data": {"taskId": state.sim.id}}
-        if self.early_callbacks:
+        lost = self._take_lost_answer(request.path)
+        if lost is not None:
+            self._counters.answers_dropped += 1
+            state.answered.set()
+            return await answers.lose(request, lost, self._closing)
+        if self.early_callbacks or (state.chaos is not None and state.chaos.early):
+            self._counters.answers_early += 1
             state.answered.set()
             await asyncio.wait([state.timeline])
             if state.last_delivery is not None:
@@ -502,11 +582,29 @@ class FakeGateway:
         return drop if isinstance(drop, bool) else stage in drop
 
     def _send(self, state: TaskState, stage: str, body: dict[str, Any]) -> None:
+        counters = self._counters
         if self._dropped(stage):
+            counters.callbacks_dropped += 1
             return
-        for n in range(1 + self.duplicates):
+        delays: list[float] | None = [0.0] * (1 + self.duplicates)
+        chaos = self.chaos
+        if chaos is not None and state.chaos is not None:
+            delays = state.chaos.copies(chaos, 1 + self.duplicates)
+        if delays is None:
+            counters.callbacks_dropped += 1
+            return
+        counters.callbacks_duplicated += len(delays) - 1
+        for n, delay in enumerate(delays):
             previous = state.last_delivery
-            state.last_delivery = self._spawn(self._deliver_after(previous, state, stage, body, n))
+            state.last_delivery = self._spawn(
+                self._deliver_after(previous, state, stage, body, n, delay)
+            )
+
+    def _delivery_timeout(self) -> float:
+        chaos = self.chaos
+        if chaos is not None and chaos.slow_answer_timeout is not None:
+            return chaos.slow_answer_timeout
+        return self.callback_timeout
 
     async def _deliver_after(
         self,
@@ -515,10 +613,13 @@ class FakeGateway:
         stage: str,
         body: dict[str, Any],
         n: int,
+        delay: float,
     ) -> None:
         # Chaining keeps one task's callbacks in stage order even while one is being retried.
         if previous is not None:
             await asyncio.wait([previous])
+        if delay > 0:
+            await asyncio.sleep(delay)
         assert self._session is not None
         await deliver(
             self._session,
@@ -528,8 +629,9 @@ class FakeGateway:
             stage=stage,
             copy=n,
             retry_delays=self.retry_delays,
-            timeout=self.callback_timeout,
-            record=self.callbacks.append,
+            timeout=self._delivery_timeout(),
+            record=self.callbacks.append if self.record else None,
+            counters=self._counters,
         )
 
     def _finish(self, sim: SimTask, status: str, failure: tuple[int, str] | None) -> None:
@@ -545,6 +647,11 @@ class FakeGateway:
             stages.append("error")
         else:
             stages += ["complete"] if self.skip_stages else ["first", "complete"]
+        # A reordered task sends its callbacks shuffled once it has finished.
+        plan = state.chaos
+        held: list[tuple[str, dict[str, Any]]] | None = None
+        if plan is not None and plan.reorder and len(stages) > 1:
+            held = []
         for stage in stages:
             await asyncio.sleep(self.stage_delay)
             sim.stage = stage
@@ -555,7 +662,7 @@ class FakeGateway:
             elif stage == "first":
                 sim.status = "FIRST_SUCCESS"
             elif stage == "complete":
-                sim.result = copy.deepcopy(state.tracks)
+                sim.result = [dict(t) for t in state.tracks]  # flat dicts: a deep copy
                 self._finish(sim, "SUCCESS", None)
             else:
                 assert state.failure is not None
@@ -570,14 +677,21 @@ class FakeGateway:
                 code=code,
                 msg=msg,
             )
-            self._send(state, stage, body)
+            if held is None:
+                self._send(state, stage, body)
+            else:
+                held.append((stage, body))
+        if plan is not None and held is not None:
+            self._counters.callbacks_reordered_tasks += 1
+            for index in plan.order(len(held)):
+                self._send(state, *held[index])
 
     async def _run_lyrics(self, state: TaskState) -> None:
         sim = state.sim
         await asyncio.sleep(self.stage_delay)
         sim.stage = "lyrics"
         if state.failure is None:
-            sim.result = copy.deepcopy(state.variants)
+            sim.result = [dict(v) for v in state.variants]
             self._finish(sim, "SUCCESS", None)
             body = bodies.lyrics_callback(sim.id, state.variants, kie=self.kie_spelling)
         else:
@@ -606,17 +720,19 @@ class FakeGateway:
     async def _on_task_route(self, request: web.Request) -> web.StreamResponse:
         creator, run = self._creators[request.path]
         state = creator(request.path, self._object(request), self.url)
+        state.chaos = request.get(_TASK_CHAOS)
+        self._counters.tasks_created += 1
         return await self._answer_created(request, state, run)
 
     async def _on_timestamped(self, request: web.Request) -> web.StreamResponse:
-        return self._ok(self._world.timestamped_lyrics(self._object(request)))
+        return answers.ok(self._world.timestamped_lyrics(self._object(request)))
 
     async def _on_style(self, request: web.Request) -> web.StreamResponse:
-        return self._ok(self._world.style(self._object(request)))
+        return answers.ok(self._world.style(self._object(request)))
 
     async def _on_query(self, request: web.Request) -> web.StreamResponse:
         kind = _QUERY_KINDS[request.path]
-        return self._ok(self._world.record(kind, request.query.get("taskId", "")))
+        return answers.ok(self._world.record(kind, request.query.get("taskId", "")))
 
     async def _on_file(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]

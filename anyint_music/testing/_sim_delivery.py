@@ -11,6 +11,7 @@ from typing import Any
 import aiohttp
 
 from ._sim_records import DeliveredCallback
+from ._sim_stats import Counters
 
 _HEADERS = {"Content-Type": "application/json", "User-Agent": "anyint-music-fakegateway"}
 
@@ -25,22 +26,28 @@ async def deliver(
     copy: int,
     retry_delays: Sequence[float],
     timeout: float,
-    record: Callable[[DeliveredCallback], None],
+    record: Callable[[DeliveredCallback], None] | None,
+    counters: Counters,
 ) -> bool:
     """POST `body` to `url` until it is answered with HTTP 200 or the retries run out.
 
     An answer other than 200, a connection error or a timeout counts as a failed attempt and is
-    retried after ``retry_delays[i]``; every attempt is passed to `record`.
+    retried after ``retry_delays[i]``; every attempt is counted in `counters` and, unless
+    `record` is ``None``, passed to it.
+
+    `timeout` limits connecting and waiting for the answer, not the wait for a free connection
+    of `session`'s pool: a busy simulator must not fail deliveries the receiver never saw.
 
     Returns:
         Whether some attempt was answered with HTTP 200.
     """
     payload = json.dumps(body).encode()
     delays = [*retry_delays]
-    client_timeout = aiohttp.ClientTimeout(total=timeout)
+    client_timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout)
     for attempt in range(1, len(delays) + 2):
         if attempt > 1:
             await asyncio.sleep(delays[attempt - 2])
+            counters.redeliveries += 1
         started = time.time()
         status: int | None = None
         error: str | None = None
@@ -54,19 +61,24 @@ async def deliver(
             error = f"no answer within {timeout} s"
         except (aiohttp.ClientError, OSError) as exc:
             error = f"{type(exc).__name__}: {exc}"
-        record(
-            DeliveredCallback(
-                url=url,
-                body=json.loads(payload),
-                task_id=task_id,
-                stage=stage,
-                attempt=attempt,
-                status=status,
-                time=started,
-                copy=copy,
-                error=error,
+        counters.callbacks_sent += 1
+        if status == 200:
+            counters.callbacks_ok += 1
+        if record is not None:
+            record(
+                DeliveredCallback(
+                    url=url,
+                    body=json.loads(payload),
+                    task_id=task_id,
+                    stage=stage,
+                    attempt=attempt,
+                    status=status,
+                    time=started,
+                    copy=copy,
+                    error=error,
+                )
             )
-        )
         if status == 200:
             return True
+    counters.deliveries_failed += 1
     return False

@@ -50,7 +50,7 @@ class DeliveredCallback:
     """One attempt to deliver a callback to a ``callBackUrl``.
 
     Every attempt is recorded: the first one, each retry after a failure, and each duplicate copy
-    requested through `FakeGateway.duplicates`.
+    requested through `FakeGateway.duplicates` or made by chaos (`Chaos.duplicate`).
 
     Attributes:
         url: The ``callBackUrl`` the body was POSTed to.

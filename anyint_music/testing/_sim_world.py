@@ -14,6 +14,7 @@ import attrs
 from . import _sim_bodies as bodies
 from . import _sim_content as content
 from . import _sim_validate as check
+from ._sim_chaos import TaskChaos
 from ._sim_records import SimTask, TaskKind
 from ._sim_validate import Refusal
 
@@ -46,6 +47,7 @@ class TaskState:
     images: list[str] = attrs.Factory(list)
     timeline: asyncio.Task[None] | None = None
     last_delivery: asyncio.Task[None] | None = None
+    chaos: TaskChaos | None = None
 
     def track_ready(self, index: int) -> bool:
         """Whether track `index` of this music task has finished."""

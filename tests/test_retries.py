@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections import Counter
 
 import pytest
 
@@ -11,12 +13,14 @@ from anyint_music import (
     APIConnectionError,
     AuthenticationError,
     BadRequestError,
+    ClientClosedError,
     InsufficientCreditsError,
     Model,
     PermissionDeniedError,
     RateLimitError,
     ServerError,
     SubmitUncertainError,
+    TaskTimeoutError,
 )
 from anyint_music.testing import FakeGateway
 
@@ -115,3 +119,101 @@ async def test_connection_refused_is_retried_then_reported(
     assert info.value.sent is False
     retries = [r for r in caplog.records if "retry" in r.getMessage()]
     assert [getattr(r, "attempt", None) for r in retries] == [1, 2]
+
+
+async def test_a_burst_against_a_rate_cap_creates_every_task_once_without_errors(
+    anyint_gateway: FakeGateway,
+) -> None:
+    anyint_gateway.rate_limit = (20, 0.1)  # upstream's 20 per 10 s, a hundred times faster
+    anyint_gateway.skip_stages = True
+    async with AnyIntMusic(
+        api_key=anyint_gateway.api_key, base_url=anyint_gateway.url, timeout=120
+    ) as client:
+        tasks = await asyncio.gather(
+            *(client.submit_generate(f"burst {i}", model=Model.V5) for i in range(1000))
+        )
+        songs = await asyncio.gather(*tasks)
+    prompts = Counter(t.request["prompt"] for t in anyint_gateway.tasks)
+    assert len(prompts) == 1000
+    assert set(prompts.values()) == {1}
+    assert {s.task_id for s in songs} == {t.id for t in tasks}
+    assert anyint_gateway.stats.tasks_created == 1000
+
+
+async def test_a_client_side_rate_limit_keeps_under_the_cap(anyint_gateway: FakeGateway) -> None:
+    anyint_gateway.rate_limit = (10, 0.2)
+    anyint_gateway.skip_stages = True
+    async with AnyIntMusic(
+        api_key=anyint_gateway.api_key, base_url=anyint_gateway.url, rate_limit=(10, 0.25)
+    ) as client:
+        songs = await asyncio.gather(
+            *(client.generate(f"paced {i}", model=Model.V5) for i in range(40))
+        )
+    assert len(songs) == 40
+    assert anyint_gateway.stats.submits_rate_limited == 0
+
+
+async def test_a_lost_submit_answer_is_not_resent_and_can_be_recovered(
+    anyint_gateway: FakeGateway, anyint_client: AnyIntMusic
+) -> None:
+    anyint_gateway.drop_submit_answer("/suno/generate", mode="disconnect")
+    with pytest.raises(SubmitUncertainError, match="recover") as info:
+        await anyint_client.generate(prompt="answer lost", model=Model.V5)
+    assert isinstance(info.value.cause, APIConnectionError)
+    assert info.value.cause.sent is True
+    assert _submits(anyint_gateway) == 1
+    task = await anyint_client.recover(info.value, timeout=10)
+    song = await task.wait(timeout=10)
+    made = anyint_gateway.task(task.id)
+    assert made.request["prompt"] == "answer lost"
+    assert [t.id for t in song.tracks] == [t["id"] for t in made.result]
+    assert len(anyint_gateway.tasks) == 1
+
+
+async def test_recover_times_out_when_no_task_was_made(
+    anyint_gateway: FakeGateway, anyint_client: AnyIntMusic
+) -> None:
+    anyint_gateway.fail_submit(status=502)
+    with pytest.raises(SubmitUncertainError) as info:
+        await anyint_client.generate(prompt="x", model=Model.V5)
+    with pytest.raises(TaskTimeoutError, match="no task id"):
+        await anyint_client.recover(info.value, timeout=0.2)
+
+
+async def test_generate_timeout_covers_a_hanging_submit(
+    anyint_gateway: FakeGateway, anyint_client: AnyIntMusic
+) -> None:
+    anyint_gateway.drop_submit_answer(mode="hang")
+    with pytest.raises(TaskTimeoutError, match="a task may still exist"):
+        await anyint_client.generate(prompt="hung", model=Model.V5, timeout=0.3)
+    # the task was made; its callbacks still find a known token (held, not refused)
+    await anyint_gateway.wait_idle()
+    assert anyint_gateway.callbacks
+    assert all(c.status == 200 for c in anyint_gateway.callbacks)
+
+
+async def test_cancelled_requests_do_not_stall_the_client(
+    anyint_gateway: FakeGateway, anyint_client: AnyIntMusic
+) -> None:
+    anyint_gateway.fail_submit("/suno/generate", code=430, times=1)
+    await anyint_client.generate(prompt="slowed down", model=Model.V5)  # halves the limit
+    anyint_gateway.drop_submit_answer(mode="hang", times=3)
+    for i in range(3):
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(anyint_client.submit_generate(f"hung {i}", model=Model.V5), 0.2)
+    async with asyncio.timeout(10):
+        assert (await anyint_client.style_generate("still moving")).text
+
+
+async def test_close_during_a_rate_pause_ends_the_waiting_call(anyint_gateway: FakeGateway) -> None:
+    anyint_gateway.rate_limit = (1, 30.0)
+    client = AnyIntMusic(api_key=anyint_gateway.api_key, base_url=anyint_gateway.url)
+    await client.open()
+    await client.submit_lyrics("first")
+    pending = asyncio.ensure_future(client.submit_lyrics("second: paused ~30 s by the gateway"))
+    async with asyncio.timeout(5):  # the gateway's counter has no event to wait on
+        while anyint_gateway.stats.submits_rate_limited == 0:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+    await client.aclose()
+    with pytest.raises(ClientClosedError):
+        await asyncio.wait_for(pending, 5)

@@ -20,7 +20,7 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_mypy_strict() -> None:
     pytest.importorskip("mypy")
-    done = _run("mypy", "--strict", "anyint_music", "tests/typing", "examples")
+    done = _run("mypy", "--strict", "anyint_music", "tests/typing", "examples", "benchmarks")
     assert done.returncode == 0, done.stdout + done.stderr
 
 

@@ -8,12 +8,16 @@ import ipaddress
 import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Self, TypeVar, overload
 from urllib.parse import urlsplit
 
+import aiohttp
+
 from . import _validate as check
 from ._convert import WireFormatError, parse_record, structure, to_wire
+from ._download import download_file
 from ._http import Transport
 from ._models import (
     CoverRequest,
@@ -31,6 +35,7 @@ from ._models import (
     TaskKind,
     TimestampedLyrics,
     TimestampedLyricsRequest,
+    Track,
     VocalGender,
 )
 from ._polling import Poller
@@ -198,6 +203,7 @@ class AnyIntMusic:
         self._store: TaskStore = store if store is not None else MemoryStore()
         self._registry = TaskRegistry(self._store, retention=retention, max_task_age=max_task_age)
         self._housekeeper: asyncio.Task[None] | None = None
+        self._files: aiohttp.ClientSession | None = None
         # Tasks of other processes can only be polled, so re-attaching polls even when off.
         self._poller = Poller(self._registry, self._fetch_record, interval=poll_interval or 30.0)
         self._registry.unwatch = self._poller.unschedule
@@ -286,6 +292,9 @@ class AnyIntMusic:
             await self._poller.stop()
             self._registry.close()
             await self._transport.close()
+            if self._files is not None:
+                await self._files.close()
+                self._files = None
             await self._store.close()
 
     async def __aenter__(self) -> Self:
@@ -732,6 +741,44 @@ class AnyIntMusic:
                 event.images,
             )
         return event
+
+    # --- files ---
+
+    async def download(
+        self,
+        source: Track | str,
+        dest: str | os.PathLike[str],
+        *,
+        progress: Callable[[int, int | None], None] | None = None,
+    ) -> Path:
+        """Save a result file (a track's MP3, a cover image) to disk.
+
+        The service keeps result files for about two weeks: download what you want to keep.
+        The file is streamed in chunks to a temporary file beside ``dest`` and renamed into
+        place only when complete, so ``dest`` is never half-written; an interrupted download
+        resumes from the partial file where the server allows it, else starts over.
+
+        Args:
+            source: a :class:`Track` (its ``audio_url``) or any result URL.
+            dest: the file to write, or an existing directory to write into (named after the
+                URL's last path segment).
+            progress: called as ``progress(bytes_done, bytes_total_or_None)`` per chunk.
+
+        Returns:
+            The path written.
+
+        Raises:
+            InvalidRequestError: no URL to download (e.g. a track still without ``audio_url``).
+            DownloadError: the file could not be fetched or written.
+        """
+        self._ensure_open()
+        url = source.audio_url if isinstance(source, Track) else source
+        if not isinstance(url, str) or not _is_http_url(url):
+            raise InvalidRequestError(f"nothing to download: {url!r} is not an http(s) URL")
+        if self._files is None:
+            # Result files live on other hosts: this session carries no API key.
+            self._files = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(sock_read=60))
+        return await download_file(self._files, url, Path(dest), progress=progress)
 
     # --- the synchronous routes ---
 

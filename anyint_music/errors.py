@@ -16,6 +16,7 @@ The tree::
     │   ├── ServerError                       -- 5xx, body 455/500/503: try again later
     │   └── MalformedResponseError            -- the answer was not the documented shape
     ├── SubmitUncertainError (.route, .token)  -- a submit may have created a task; not re-sent
+    ├── DownloadError (.url)                  -- a result file could not be saved
     ├── TaskFailedError (.task_id, .code, .message) -- the service reported the task failed
     ├── TaskTimeoutError (also TimeoutError)  -- no final result within the timeout
     └── ReceiverClosedError                   -- the client closed while a wait was pending
@@ -33,6 +34,7 @@ __all__ = [
     "BadRequestError",
     "ClientClosedError",
     "ConfigurationError",
+    "DownloadError",
     "InsufficientCreditsError",
     "InvalidRequestError",
     "MalformedResponseError",
@@ -166,6 +168,21 @@ class SubmitUncertainError(AnyIntError):
             "not sent again. If it exists its callbacks still come to this client: "
             "'await client.recover(error)' returns its handle; otherwise check your AnyInt "
             "dashboard before submitting again."
+        )
+
+
+class DownloadError(AnyIntError):
+    """A result file could not be downloaded; nothing was left at the destination.
+
+    Attributes:
+        url: the file's URL.
+    """
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        super().__init__(
+            f"could not download {url}: {reason}. Result URLs expire after about two weeks; "
+            "if it is older, generate it again"
         )
 
 

@@ -203,6 +203,7 @@ class AnyIntMusic:
         self._store: TaskStore = store if store is not None else MemoryStore()
         self._registry = TaskRegistry(self._store, retention=retention, max_task_age=max_task_age)
         self._housekeeper: asyncio.Task[None] | None = None
+        self._listener: asyncio.Task[None] | None = None
         self._files: aiohttp.ClientSession | None = None
         # Tasks of other processes can only be polled, so re-attaching polls even when off.
         self._poller = Poller(self._registry, self._fetch_record, interval=poll_interval or 30.0)
@@ -262,7 +263,11 @@ class AnyIntMusic:
                 "(or ANYINT_PUBLIC_URL) to an address the service can call, or turn polling on"
             )
         self._poller.start()
-        self._housekeeper = asyncio.get_running_loop().create_task(self._housekeeping())
+        loop = asyncio.get_running_loop()
+        self._housekeeper = loop.create_task(self._housekeeping())
+        self._listener = loop.create_task(
+            self._store.listen(self._registry.remote, self._registry.resync)
+        )
         if unreachable:
             log.warning(
                 "the receiver listens on %s, which %s cannot reach; set public_url (or "
@@ -286,9 +291,10 @@ class AnyIntMusic:
             # Stop accepting first; in-flight callback handlers finish and are stored.
             await self._receiver.stop()
         finally:
-            if self._housekeeper is not None:
-                self._housekeeper.cancel()
-                await asyncio.gather(self._housekeeper, return_exceptions=True)
+            background = [t for t in (self._housekeeper, self._listener) if t is not None]
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
             await self._poller.stop()
             self._registry.close()
             await self._transport.close()

@@ -10,6 +10,7 @@ from aiohttp.web_protocol import RequestPayloadError
 
 from ._convert import WireFormatError, parse_callback
 from ._registry import Outcome, TaskRegistry
+from .stores import StoredTask
 
 log = logging.getLogger("anyint_music")
 
@@ -99,7 +100,10 @@ class CallbackReceiver:
             log.warning("refused a malformed callback: %.200s", exc)
             return _answer(400, f"malformed callback: {str(exc)[:200]}")
         try:
-            outcome = await self._registry.deliver(state, event)
+            if isinstance(state, StoredTask):
+                outcome = await self._registry.deliver_foreign(state, event)
+            else:
+                outcome = await self._registry.deliver(state, event)
         except Exception:
             # The store could not record it: answer so that the sender tries again later.
             log.exception("could not record a callback for task %s", event.task_id)

@@ -19,7 +19,7 @@ from typing import Any
 
 from ._models import CoverResult, LyricsResult, MusicResult, Stage, TaskEvent, TaskKind
 from ._tasks import TaskState
-from .errors import ReceiverClosedError, TaskFailedError, TaskTimeoutError
+from .errors import ReceiverClosedError, StoreError, TaskFailedError, TaskTimeoutError
 from .stores import StoredTask, TaskStore
 
 log = logging.getLogger("anyint_music")
@@ -49,6 +49,11 @@ def _result(kind: TaskKind, event: TaskEvent) -> MusicResult | LyricsResult | Co
     if kind is TaskKind.LYRICS:
         return LyricsResult(event.task_id, event.variants) if event.variants else None
     return CoverResult(event.task_id, event.images) if event.images else None
+
+
+def usable(kind: TaskKind, event: TaskEvent) -> bool:
+    """Whether an event may be recorded: a ``complete`` must carry usable results."""
+    return event.stage is not Stage.COMPLETE or _result(kind, event) is not None
 
 
 def _verdict(state: TaskState, event: TaskEvent) -> Any:
@@ -121,6 +126,12 @@ class TaskRegistry:
         self._by_token[state.token] = state
         try:
             await self.store.save_token(state.token, kind, time.time())
+        except Exception as exc:
+            del self._by_token[state.token]
+            raise StoreError(
+                f"the task store ({self.store!r}) is unavailable: {exc}. Nothing was sent; "
+                "try again when it is back"
+            ) from exc
         except BaseException:
             del self._by_token[state.token]
             raise
@@ -131,10 +142,17 @@ class TaskRegistry:
         state.task_id = task_id
         self._by_task[task_id] = state
         assert state.token is not None
-        await self.store.bind(state.token, task_id)
+        try:
+            stored = await self.store.bind(state.token, task_id)
+        except Exception as exc:  # the task exists: keep waiting, callbacks still come here
+            log.warning("could not record task %s in the store: %s", task_id, exc)
+            stored = ()
         if self.watch is not None and not state.future.done():
             self.watch(state, None)
-        early, state.early = state.early or [], None
+        held = state.early or []
+        known = {(e.stage, e.task_id) for e in held}
+        early = [*held, *(e for e in stored if (e.stage, e.task_id) not in known)]
+        state.early = None
         for event in early:
             if event.task_id != task_id:
                 log.warning(
@@ -174,15 +192,51 @@ class TaskRegistry:
 
     # --- lookups ---
 
-    async def lookup(self, token: str) -> TaskState | None:
-        """The state behind ``token``, from memory or else from the store."""
+    async def lookup(self, token: str) -> TaskState | StoredTask | None:
+        """The state behind ``token``: from memory, else taken over from the store; or, for a
+        token another live worker owns (a shared store), the stored record only."""
         state = self._by_token.get(token)
         if state is not None:
             return state
         stored = await self.store.load_token(token)
         if stored is None:
             return None
+        if stored.owner is not None and stored.owner != self.store.owner_id:
+            return stored
         return self._adopt(stored, poll_in=None)
+
+    async def deliver_foreign(self, stored: StoredTask, event: TaskEvent) -> Outcome:
+        """Record a callback for another worker's task; the store tells that worker."""
+        if stored.task_id is not None and event.task_id != stored.task_id:
+            return Outcome.MISMATCH
+        if not usable(stored.kind, event):
+            return Outcome.ACCEPTED
+        if await self.store.add_event(stored.token, event):
+            return Outcome.ACCEPTED
+        self.duplicates += 1
+        return Outcome.DUPLICATE
+
+    async def remote(self, token: str, event: TaskEvent) -> None:
+        """An event another worker stored for one of our tokens."""
+        state = self._by_token.get(token)
+        if state is None:
+            return
+        if state.task_id is None:
+            early = state.early or []
+            if not any(e.stage is event.stage and e.task_id == event.task_id for e in early):
+                state.early = [*early, event]
+                state.notify()
+            return
+        if event.task_id == state.task_id:
+            await self.apply(state, event, persist=False)
+
+    async def resync(self) -> None:
+        """Catch up with events stored while we could not hear about them."""
+        for state in [s for s in self._by_token.values() if not s.future.done()]:
+            assert state.token is not None
+            stored = await self.store.load_token(state.token)
+            for event in stored.events if stored is not None else ():
+                await self.remote(state.token, event)
 
     def get_task(self, task_id: str) -> TaskState | None:
         return self._by_task.get(task_id)
@@ -284,10 +338,14 @@ class TaskRegistry:
         state.history.append(event)  # claims the stage before the store write yields
         if persist and state.token is not None:
             try:
-                await self.store.add_event(state.token, event)
+                added = await self.store.add_event(state.token, event)
             except BaseException:
                 state.history.remove(event)
                 raise
+            if not added:  # another worker stored this stage first; its event will come to us
+                state.history.remove(event)
+                self.duplicates += 1
+                return Outcome.DUPLICATE
         if verdict is True:
             state.notify()
         else:

@@ -16,6 +16,7 @@ The tree::
     │   ├── ServerError                       -- 5xx, body 455/500/503: try again later
     │   └── MalformedResponseError            -- the answer was not the documented shape
     ├── SubmitUncertainError (.route, .token)  -- a submit may have created a task; not re-sent
+    ├── StoreError                            -- the task store is unavailable; nothing was sent
     ├── DownloadError (.url)                  -- a result file could not be saved
     ├── TaskFailedError (.task_id, .code, .message) -- the service reported the task failed
     ├── TaskTimeoutError (also TimeoutError)  -- no final result within the timeout
@@ -42,6 +43,7 @@ __all__ = [
     "RateLimitError",
     "ReceiverClosedError",
     "ServerError",
+    "StoreError",
     "SubmitUncertainError",
     "TaskFailedError",
     "TaskTimeoutError",
@@ -169,6 +171,10 @@ class SubmitUncertainError(AnyIntError):
             "'await client.recover(error)' returns its handle; otherwise check your AnyInt "
             "dashboard before submitting again."
         )
+
+
+class StoreError(AnyIntError):
+    """The task store (e.g. Redis) could not be used; the request was not sent."""
 
 
 class DownloadError(AnyIntError):

@@ -3,7 +3,10 @@ own pytest plugin, so these tests use it exactly as users do."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+from _redis_server import RedisServer
 
 from anyint_music.testing import FakeGateway
 
@@ -15,3 +18,12 @@ def quiet_gateway(anyint_gateway: FakeGateway) -> FakeGateway:
     """The gateway with callbacks switched off: the test delivers them by hand."""
     anyint_gateway.drop_callbacks = True
     return anyint_gateway
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A real redis-server for the whole run; tests use their own key prefix."""
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()

@@ -2,12 +2,28 @@
 
 - :class:`MemoryStore` (default): the process's own memory; lost on exit.
 - :class:`SQLiteStore`: a SQLite file; a restarted worker takes over its tasks.
+- :class:`RedisStore`: Redis shared by several workers behind one load balancer
+  (``pip install 'anyint-music[redis]'``).
 
 Any object with the methods of :class:`TaskStore` can be passed as ``AnyIntMusic(store=...)``.
 """
+
+from typing import TYPE_CHECKING, Any
 
 from ._base import StoredTask, TaskStore
 from ._memory import MemoryStore
 from ._sqlite import SQLiteStore
 
-__all__ = ["MemoryStore", "SQLiteStore", "StoredTask", "TaskStore"]
+if TYPE_CHECKING:
+    from ._redis import RedisStore
+
+__all__ = ["MemoryStore", "RedisStore", "SQLiteStore", "StoredTask", "TaskStore"]
+
+
+def __getattr__(name: str) -> Any:
+    # RedisStore needs the optional redis package: import it only when asked for.
+    if name == "RedisStore":
+        from ._redis import RedisStore
+
+        return RedisStore
+    raise AttributeError(f"module 'anyint_music.stores' has no attribute {name!r}")

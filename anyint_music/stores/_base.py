@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import attrs
@@ -20,6 +21,8 @@ class StoredTask:
         created_at: when the token was minted (Unix seconds).
         events: the stages accepted so far, in arrival order; a final one (``complete`` or
             ``error``) ends the task.
+        owner: the worker that submitted it, for stores shared by several workers (``None``
+            in a store of one worker).
     """
 
     token: str
@@ -27,11 +30,18 @@ class StoredTask:
     task_id: str | None
     created_at: float
     events: tuple[TaskEvent, ...] = ()
+    owner: str | None = None
 
     @property
     def finished(self) -> bool:
         """Whether a final event is stored."""
         return any(e.is_final for e in self.events)
+
+
+# Called by a shared store with (token, event) for events other workers stored for this
+# worker's tokens, and with no arguments after a reconnect, to catch up on what was missed.
+EventHandler = Callable[[str, TaskEvent], Awaitable[None]]
+ResyncHandler = Callable[[], Awaitable[None]]
 
 
 @runtime_checkable
@@ -47,7 +57,13 @@ class TaskStore(Protocol):
 
     Every method must be safe to call concurrently from one event loop, must not block it, and
     ``add_event`` must be idempotent per (token, stage): the first event stored for a stage wins.
+
+    A store shared by several workers (``RedisStore``) also has an ``owner_id`` (this worker's
+    name, ``None`` otherwise): tokens of other owners are recorded but not taken over, and
+    ``listen`` delivers what other workers stored for this worker's tokens.
     """
+
+    owner_id: str | None
 
     async def open(self) -> None:
         """Prepare the store (create files or tables); called when the client opens."""
@@ -58,8 +74,9 @@ class TaskStore(Protocol):
     async def save_token(self, token: str, kind: TaskKind, created_at: float) -> None:
         """Remember a freshly minted token before its submit is sent."""
 
-    async def bind(self, token: str, task_id: str) -> None:
-        """Tie ``token`` to the task id the service answered."""
+    async def bind(self, token: str, task_id: str) -> Sequence[TaskEvent]:
+        """Tie ``token`` to the task id the service answered; return the events already stored
+        for it (callbacks that came before the answer, possibly to another worker)."""
 
     async def forget(self, token: str) -> None:
         """Drop a token whose submit certainly created no task."""
@@ -74,11 +91,15 @@ class TaskStore(Protocol):
         """The task with id ``task_id``, or ``None``."""
 
     async def pending(self) -> list[StoredTask]:
-        """Every bound task that has no final event, oldest first."""
+        """Every bound task of this owner that has no final event, oldest first."""
 
     async def prune(self, *, finished_before: float, unfinished_before: float) -> int:
         """Drop tasks finished before ``finished_before`` and unfinished tasks (bound or not)
         created before ``unfinished_before``; return how many were dropped."""
+
+    async def listen(self, on_event: EventHandler, on_resync: ResyncHandler) -> None:
+        """Deliver other workers' events for this worker's tokens until ``close``; a store of
+        one worker returns at once."""
 
 
 def event_to_json(event: TaskEvent) -> Any:

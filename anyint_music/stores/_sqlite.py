@@ -7,12 +7,12 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from .._models import TaskEvent, TaskKind
-from ._base import StoredTask, event_from_json, event_to_json
+from ._base import EventHandler, ResyncHandler, StoredTask, event_from_json, event_to_json
 
 T = TypeVar("T")
 
@@ -54,6 +54,8 @@ class SQLiteStore:
         self.path = os.fspath(path)
         self._executor: ThreadPoolExecutor | None = None
         self._db: sqlite3.Connection | None = None
+
+    owner_id: str | None = None
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.path!r})"
@@ -113,11 +115,13 @@ class SQLiteStore:
 
         await self._run(write)
 
-    async def bind(self, token: str, task_id: str) -> None:
-        def write(db: sqlite3.Connection) -> None:
+    async def bind(self, token: str, task_id: str) -> Sequence[TaskEvent]:
+        def write(db: sqlite3.Connection) -> Sequence[TaskEvent]:
             db.execute("UPDATE tasks SET task_id = ? WHERE token = ?", (task_id, token))
+            stored = self._load(db, "token", token)
+            return stored.events if stored is not None else ()
 
-        await self._run(write)
+        return await self._run(write)
 
     async def forget(self, token: str) -> None:
         def write(db: sqlite3.Connection) -> None:
@@ -181,6 +185,9 @@ class SQLiteStore:
             return [t for t in found if t is not None]
 
         return await self._run(read)
+
+    async def listen(self, on_event: EventHandler, on_resync: ResyncHandler) -> None:
+        return None  # one worker per file: nobody else stores events for our tokens
 
     async def prune(self, *, finished_before: float, unfinished_before: float) -> int:
         def write(db: sqlite3.Connection) -> int:

@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable, Collection, Coroutine, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 from aiohttp import web
@@ -105,6 +106,9 @@ class FakeGateway:
             count against the cap. ``None`` (the default): no cap.
         record: Keep every request in `requests` and every delivery attempt in `callbacks`.
             Turn it off for long runs; `stats` counts either way.
+        receivers: Base URLs (``http://host:port``) of several receivers behind one load
+            balancer: each delivery attempt goes to the next in turn, keeping the path of the
+            request's ``callBackUrl``. ``None`` (the default): the ``callBackUrl`` as sent.
 
     Raises:
         ValueError: For an unknown `error_style` or stage name, a negative count or delay, or
@@ -133,6 +137,7 @@ class FakeGateway:
         chaos: Chaos | None = None,
         rate_limit: tuple[int, float] | None = None,
         record: bool = True,
+        receivers: Sequence[str] | None = None,
     ) -> None:
         if error_style not in ("body", "http"):
             raise ValueError(f"error_style must be 'body' or 'http', not {error_style!r}")
@@ -156,6 +161,8 @@ class FakeGateway:
         self.callback_timeout = callback_timeout
         self.text_tracks = text_tracks
         self.record = record
+        self.receivers: Sequence[str] | None = receivers
+        self._next_receiver = -1
         self.chaos = chaos
         self.rate_limit = rate_limit
         self.requests: list[RecordedRequest] = []
@@ -600,6 +607,16 @@ class FakeGateway:
                 self._deliver_after(previous, state, stage, body, n, delay)
             )
 
+    def _balance(self, url: str) -> str:
+        """``url`` sent to the next of ``receivers`` in turn, as a load balancer would."""
+        receivers = self.receivers
+        if not receivers:
+            return url
+        self._next_receiver = (self._next_receiver + 1) % len(receivers)
+        parts = urlsplit(url)
+        base = urlsplit(receivers[self._next_receiver])
+        return urlunsplit((base.scheme, base.netloc, parts.path, parts.query, parts.fragment))
+
     def _delivery_timeout(self) -> float:
         chaos = self.chaos
         if chaos is not None and chaos.slow_answer_timeout is not None:
@@ -623,7 +640,7 @@ class FakeGateway:
         assert self._session is not None
         await deliver(
             self._session,
-            state.sim.callback_url,
+            lambda: self._balance(state.sim.callback_url),
             body,
             task_id=state.sim.id,
             stage=stage,

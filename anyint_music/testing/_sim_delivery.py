@@ -18,7 +18,7 @@ _HEADERS = {"Content-Type": "application/json", "User-Agent": "anyint-music-fake
 
 async def deliver(
     session: aiohttp.ClientSession,
-    url: str,
+    url: str | Callable[[], str],
     body: dict[str, Any],
     *,
     task_id: str,
@@ -30,6 +30,9 @@ async def deliver(
     counters: Counters,
 ) -> bool:
     """POST `body` to `url` until it is answered with HTTP 200 or the retries run out.
+
+    `url` may be a function returning the URL for each attempt (a load balancer in front of
+    several receivers).
 
     An answer other than 200, a connection error or a timeout counts as a failed attempt and is
     retried after ``retry_delays[i]``; every attempt is counted in `counters` and, unless
@@ -48,12 +51,13 @@ async def deliver(
         if attempt > 1:
             await asyncio.sleep(delays[attempt - 2])
             counters.redeliveries += 1
+        target = url() if callable(url) else url
         started = time.time()
         status: int | None = None
         error: str | None = None
         try:
             async with session.post(
-                url, data=payload, headers=_HEADERS, timeout=client_timeout
+                target, data=payload, headers=_HEADERS, timeout=client_timeout
             ) as response:
                 await response.read()
                 status = response.status
@@ -67,7 +71,7 @@ async def deliver(
         if record is not None:
             record(
                 DeliveredCallback(
-                    url=url,
+                    url=target,
                     body=json.loads(payload),
                     task_id=task_id,
                     stage=stage,

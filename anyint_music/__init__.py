@@ -10,6 +10,7 @@ from __future__ import annotations
 from ._client import AnyIntMusic
 from ._models import (
     AlignedWord,
+    ClientStats,
     CoverResult,
     LyricsResult,
     LyricVariant,
@@ -57,6 +58,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ClientClosedError",
+    "ClientStats",
     "ConfigurationError",
     "CoverResult",
     "DownloadError",

@@ -7,19 +7,24 @@ import enum
 import ipaddress
 import logging
 import os
-from collections.abc import Awaitable, Callable, Mapping
+import ssl
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Self, TypeVar, overload
 from urllib.parse import urlsplit
 
 import aiohttp
+from aiohttp import web
 
 from . import _validate as check
+from ._asgi import CallbackASGIApp
+from ._callbacks import CALLBACK_PREFIX, DEFAULT_MAX_BODY, CallbackHandler, networks
 from ._convert import WireFormatError, parse_record, structure, to_wire
 from ._download import download_file
 from ._http import Transport
 from ._models import (
+    ClientStats,
     CoverRequest,
     CoverResult,
     ExtendRequest,
@@ -39,7 +44,7 @@ from ._models import (
     VocalGender,
 )
 from ._polling import Poller
-from ._receiver import CALLBACK_PREFIX, DEFAULT_MAX_BODY, CallbackReceiver
+from ._receiver import CallbackReceiver
 from ._registry import TaskRegistry
 from ._retry import RetryPolicy, certainly_no_task
 from ._tasks import Task, TaskState
@@ -73,6 +78,16 @@ class _State(enum.Enum):
     UNOPENED = "unopened"
     OPEN = "open"
     CLOSED = "closed"
+
+
+def _guarded(hook: Callable[[TaskEvent], object]) -> Callable[[TaskEvent], None]:
+    def call(event: TaskEvent) -> None:
+        try:
+            hook(event)
+        except Exception:
+            log.exception("the on_event hook raised; the event was handled anyway")
+
+    return call
 
 
 def _is_http_url(url: str) -> bool:
@@ -124,6 +139,23 @@ class AnyIntMusic:
             200 and ``task(task_id)`` returns its result without a request.
         max_task_age: an unfinished task older than this is given up (its wait fails with
             ``TaskTimeoutError``) so a long-lived process does not grow.
+        receiver: run the embedded receiver. ``False`` when the app serves the callbacks itself
+            through :meth:`callback_routes` (aiohttp) or :meth:`asgi_app` (FastAPI,
+            Starlette); ``public_url`` is then required.
+        ssl_context: serve the embedded receiver over TLS with this context.
+        callback_socket: serve the embedded receiver on this Unix socket path instead of TCP
+            (behind a local proxy; ``public_url`` is then required).
+        trusted_proxies: addresses or CIDR ranges of proxies whose ``X-Forwarded-For`` is
+            believed when telling who sent a callback.
+        allowed_ips: if set, accept callbacks only from these addresses or CIDR ranges (403
+            otherwise). AnyInt publishes no sender addresses; use it with your own proxy.
+        hmac_key: if set, every callback must carry a valid ``X-Webhook-Timestamp`` /
+            ``X-Webhook-Signature`` pair (Base64 HMAC-SHA256 of ``"{task_id}.{timestamp}"``),
+            for gateways that sign deliveries; others get 401.
+        hmac_tolerance: seconds a signed timestamp may be away from now.
+        on_event: called with every :class:`TaskEvent` the client accepts (each stage of
+            each task, from callbacks or polls), e.g. to feed metrics. Exceptions it raises are
+            logged and ignored.
 
     Raises:
         ConfigurationError: no API key, or a setting out of range.
@@ -148,6 +180,14 @@ class AnyIntMusic:
         store: TaskStore | None = None,
         retention: float = 3600.0,
         max_task_age: float = 86_400.0,
+        receiver: bool = True,
+        ssl_context: ssl.SSLContext | None = None,
+        callback_socket: str | None = None,
+        trusted_proxies: Sequence[str] = (),
+        allowed_ips: Sequence[str] | None = None,
+        hmac_key: str | bytes | None = None,
+        hmac_tolerance: float = 300.0,
+        on_event: Callable[[TaskEvent], object] | None = None,
     ) -> None:
         key = api_key if api_key is not None else os.environ.get("ANYINT_API_KEY")
         if not key:
@@ -212,9 +252,30 @@ class AnyIntMusic:
             self._registry.watch = self._poller.schedule
         else:
             self._registry.watch = self._watch_attached_only
-        self._receiver = CallbackReceiver(
-            self._registry, host=callback_host, port=callback_port, max_body=max_callback_bytes
+        if (not receiver or callback_socket is not None) and not self._public_url_setting:
+            raise ConfigurationError(
+                "public_url is required when the receiver is mounted in your own app or "
+                "served on a Unix socket: the address at which the service reaches it"
+            )
+        if not hmac_tolerance > 0:
+            raise ConfigurationError("hmac_tolerance must be a positive number of seconds")
+        self._callbacks = CallbackHandler(
+            self._registry,
+            max_body=max_callback_bytes,
+            trusted_proxies=networks(trusted_proxies, "trusted_proxies") or (),
+            allowed_ips=networks(allowed_ips, "allowed_ips"),
+            hmac_key=hmac_key.encode() if isinstance(hmac_key, str) else hmac_key,
+            hmac_tolerance=hmac_tolerance,
         )
+        self._receiver = CallbackReceiver(
+            self._callbacks,
+            host=callback_host,
+            port=callback_port,
+            ssl_context=ssl_context,
+            unix_socket=callback_socket,
+        )
+        self._embedded = receiver
+        self._registry.on_event = _guarded(on_event) if on_event is not None else None
         self._public_url: str | None = None
         self._state = _State.UNOPENED
 
@@ -248,12 +309,13 @@ class AnyIntMusic:
         await self._store.open()
         await self._transport.open()
         try:
-            local_url = await self._receiver.start()
+            local_url = await self._receiver.start() if self._embedded else None
         except BaseException:
             await self._transport.close()
             await self._store.close()
             raise
-        self._public_url = (self._public_url_setting or local_url).rstrip("/")
+        assert local_url is not None or self._public_url_setting is not None
+        self._public_url = (self._public_url_setting or local_url or "").rstrip("/")
         unreachable = self._public_url_setting is None and not _is_loopback(self._base_url)
         if unreachable and self._poll_interval is None:
             await self.aclose()
@@ -747,6 +809,41 @@ class AnyIntMusic:
                 event.images,
             )
         return event
+
+    # --- mounting and observing ---
+
+    def callback_routes(self) -> list[web.RouteDef]:
+        """The callback route, to serve callbacks from your own aiohttp application.
+
+        ``app.add_routes(client.callback_routes())`` adds ``POST /anyint/callbacks/{token}``;
+        use it with ``AnyIntMusic(receiver=False, public_url=<your app's public base>)``. The
+        client must be open (``async with``) while the app serves.
+        """
+        return self._receiver.routes()
+
+    def asgi_app(self) -> CallbackASGIApp:
+        """The callback route as an ASGI app, for FastAPI, Starlette or any ASGI server.
+
+        Mount it at the root (it answers ``POST /anyint/callbacks/{token}``) or at
+        ``/anyint/callbacks`` (it answers ``POST /{token}``), e.g.
+        ``fastapi_app.mount("/anyint/callbacks", client.asgi_app())``; use it with
+        ``AnyIntMusic(receiver=False, public_url=<your app's public base>)``.
+        """
+        return CallbackASGIApp(self._callbacks)
+
+    def stats(self) -> ClientStats:
+        """Counts of what this client has done since it opened, for metrics and health checks."""
+        registry = self._registry
+        return ClientStats(
+            pending=registry.pending_count(),
+            completed=registry.completed,
+            failed=registry.failed,
+            duplicates=registry.duplicates,
+            callbacks=self._callbacks.stats.received,
+            callbacks_refused=self._callbacks.stats.refused,
+            polls=self._poller.polls,
+            retries=self._transport.retries,
+        )
 
     # --- files ---
 

@@ -294,3 +294,28 @@ class TaskEvent:
     def is_final(self) -> bool:
         """Whether this event ends the task (success or failure)."""
         return self.stage in (Stage.COMPLETE, Stage.ERROR)
+
+
+@attrs.frozen
+class ClientStats:
+    """What a client has done since it opened (see ``AnyIntMusic.stats()``).
+
+    Attributes:
+        pending: tasks still waiting for a final result.
+        completed: tasks that ended with a result.
+        failed: tasks that ended with a failure (or were given up).
+        duplicates: callbacks or polls that repeated a stage already seen.
+        callbacks: callback requests received.
+        callbacks_refused: of those, answered with a 4xx or 5xx.
+        polls: polls of task records.
+        retries: requests sent again after a transient failure.
+    """
+
+    pending: int
+    completed: int
+    failed: int
+    duplicates: int
+    callbacks: int
+    callbacks_refused: int
+    polls: int
+    retries: int

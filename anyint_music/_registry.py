@@ -110,6 +110,9 @@ class TaskRegistry:
         self._next_sweep = 0.0
         self._background: set[asyncio.Task[None]] = set()
         self.watch: Watch | None = None
+        self.on_event: Callable[[TaskEvent], None] | None = None
+        self.completed = 0
+        self.failed = 0
         self.unwatch: Callable[[TaskState], None] | None = None
         self.duplicates = 0
 
@@ -238,6 +241,11 @@ class TaskRegistry:
             for event in stored.events if stored is not None else ():
                 await self.remote(state.token, event)
 
+    def pending_count(self) -> int:
+        return sum(
+            1 for s in {*self._by_token.values(), *self._by_task.values()} if not s.future.done()
+        )
+
     def get_task(self, task_id: str) -> TaskState | None:
         return self._by_task.get(task_id)
 
@@ -346,6 +354,8 @@ class TaskRegistry:
                 state.history.remove(event)
                 self.duplicates += 1
                 return Outcome.DUPLICATE
+        if self.on_event is not None:
+            self.on_event(event)
         if verdict is True:
             state.notify()
         else:
@@ -357,8 +367,10 @@ class TaskRegistry:
             return
         if isinstance(outcome, BaseException):
             state.future.set_exception(outcome)
+            self.failed += 1
         else:
             state.future.set_result(outcome)
+            self.completed += 1
         state.notify()
         if self.unwatch is not None:
             self.unwatch(state)
@@ -396,6 +408,7 @@ class TaskRegistry:
                 extra={"task_id": state.task_id},
             )
             state.future.set_exception(TaskTimeoutError(state.task_id, self._max_task_age))
+            self.failed += 1
             state.notify()
             self._drop(state)
 

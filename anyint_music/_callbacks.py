@@ -1,0 +1,204 @@
+"""What the receiver does with one callback, whichever server carried it (the embedded aiohttp
+server, routes mounted in the user's aiohttp app, or the ASGI app).
+
+Checks run cheapest first: the sender's address, the token, the body, the signature. A known
+token always gets 200 (duplicates too) so the sender stops retrying; an unknown one 404; a body
+whose task id is not the token's task 409; a malformed body 400; a missing or wrong signature
+401; an address outside the allow-list 403. None of them touches any other task.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import ipaddress
+import json
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from ._convert import WireFormatError, parse_callback
+from ._models import TaskEvent
+from ._registry import Outcome, TaskRegistry
+from .stores import StoredTask
+
+log = logging.getLogger("anyint_music")
+
+CALLBACK_PREFIX = "/anyint/callbacks/"
+DEFAULT_MAX_BODY = 1024 * 1024
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+_STATUS = {
+    Outcome.ACCEPTED: 200,
+    Outcome.DUPLICATE: 200,
+    Outcome.UNKNOWN_TOKEN: 404,
+    Outcome.MISMATCH: 409,
+}
+
+
+def networks(values: Sequence[str] | None, name: str) -> tuple[Network, ...] | None:
+    """Parse addresses or CIDR ranges; ``None`` stays ``None``."""
+    if values is None:
+        return None
+    try:
+        return tuple(ipaddress.ip_network(v, strict=False) for v in values)
+    except ValueError as exc:
+        from .errors import ConfigurationError
+
+        raise ConfigurationError(f"{name}: {exc}; use addresses or CIDR ranges") from None
+
+
+def _within(address: str | None, nets: Sequence[Network]) -> bool:
+    if not address:
+        return False
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    return any(ip in net for net in nets)
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def signature(key: bytes, task_id: str, timestamp: str) -> str:
+    """The ``X-Webhook-Signature`` of a delivery: Base64 of HMAC-SHA256 over
+    ``"{task_id}.{timestamp}"`` (PROTOCOL.md §8.2)."""
+    digest = hmac.new(key, f"{task_id}.{timestamp}".encode(), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+@attrs.define
+class CallbackStats:
+    received: int = 0
+    refused: int = 0
+
+
+class CallbackHandler:
+    """The receiver's logic, independent of the server that carries the request.
+
+    Args:
+        registry: where tokens are looked up and events delivered.
+        max_body: the largest body accepted (413 above it).
+        trusted_proxies: addresses of proxies whose ``X-Forwarded-For`` is believed.
+        allowed_ips: if set, callbacks are taken only from these addresses or ranges (403).
+        hmac_key: if set, every callback must carry a valid ``X-Webhook-Signature`` (401).
+        hmac_tolerance: seconds a ``X-Webhook-Timestamp`` may be off from now.
+    """
+
+    def __init__(
+        self,
+        registry: TaskRegistry,
+        *,
+        max_body: int = DEFAULT_MAX_BODY,
+        trusted_proxies: Sequence[Network] = (),
+        allowed_ips: Sequence[Network] | None = None,
+        hmac_key: bytes | None = None,
+        hmac_tolerance: float = 300.0,
+    ) -> None:
+        self.registry = registry
+        self.max_body = max_body
+        self.trusted_proxies = tuple(trusted_proxies)
+        self.allowed_ips = None if allowed_ips is None else tuple(allowed_ips)
+        self.hmac_key = hmac_key
+        self.hmac_tolerance = hmac_tolerance
+        self.stats = CallbackStats()
+
+    def client_address(self, peer: str | None, headers: Mapping[str, str]) -> str | None:
+        """The sender's address: the socket peer, or, behind a trusted proxy, the last
+        ``X-Forwarded-For`` hop that is not itself a trusted proxy."""
+        if not self.trusted_proxies or not _within(peer, self.trusted_proxies):
+            return peer
+        forwarded = headers.get("X-Forwarded-For", "")
+        hops = [h.strip() for h in forwarded.split(",") if h.strip()]
+        for hop in reversed(hops):
+            if not _within(hop, self.trusted_proxies):
+                return hop
+        return hops[0] if hops else peer
+
+    def admits(self, address: str | None) -> bool:
+        """Whether the allow-list (if any) admits ``address``."""
+        return self.allowed_ips is None or _within(address, self.allowed_ips)
+
+    async def handle(
+        self, token: str, raw: bytes | None, headers: Mapping[str, str], address: str | None
+    ) -> tuple[int, dict[str, Any]]:
+        """Process one callback body (``None``: it was larger than ``max_body``); return the
+        HTTP status and the JSON body to answer with."""
+        started = time.perf_counter()
+        status, answer, event = await self._handle(token, raw, headers, address)
+        self.stats.received += 1
+        if status >= 400:
+            self.stats.refused += 1
+        if event is not None:
+            log.debug(
+                "callback %s for task %s: %s",
+                event.stage.value,
+                event.task_id,
+                answer,
+                extra={
+                    "task_id": event.task_id,
+                    "stage": event.stage.value,
+                    "status": status,
+                    "latency": time.perf_counter() - started,
+                },
+            )
+        return status, {"status": answer}
+
+    async def _handle(
+        self, token: str, raw: bytes | None, headers: Mapping[str, str], address: str | None
+    ) -> tuple[int, str, TaskEvent | None]:
+        if not self.admits(address):
+            log.warning("refused a callback from %s: not in allowed_ips", address)
+            return 403, "sender not allowed", None
+        state = await self.registry.lookup(token)
+        if state is None:
+            return 404, "unknown callback token", None
+        if raw is None or len(raw) > self.max_body:
+            log.warning("refused a callback body over %d bytes", self.max_body)
+            return 413, f"body larger than {self.max_body} bytes", None
+        try:
+            body = json.loads(raw, parse_constant=_reject_constant)
+            event = parse_callback(state.kind, body)
+        except (ValueError, WireFormatError, RecursionError) as exc:
+            # json.JSONDecodeError and UnicodeDecodeError are ValueErrors too.
+            log.warning("refused a malformed callback: %.200s", exc)
+            return 400, f"malformed callback: {str(exc)[:200]}", None
+        if self.hmac_key is not None:
+            problem = self._check_signature(event.task_id, headers)
+            if problem:
+                log.warning("refused a callback for task %s: %s", event.task_id, problem)
+                return 401, problem, None
+        try:
+            if isinstance(state, StoredTask):
+                outcome = await self.registry.deliver_foreign(state, event)
+            else:
+                outcome = await self.registry.deliver(state, event)
+        except Exception:
+            # The store could not record it: answer so that the sender tries again later.
+            log.exception("could not record a callback for task %s", event.task_id)
+            return 503, "could not record the callback; try again", event
+        return _STATUS[outcome], outcome.value, event
+
+    def _check_signature(self, task_id: str, headers: Mapping[str, str]) -> str | None:
+        assert self.hmac_key is not None
+        stamp = headers.get("X-Webhook-Timestamp", "")
+        given = headers.get("X-Webhook-Signature", "")
+        if not stamp or not given:
+            return "missing X-Webhook-Timestamp or X-Webhook-Signature"
+        try:
+            skew = abs(time.time() - int(stamp))
+        except ValueError:
+            return "X-Webhook-Timestamp is not a number of seconds"
+        if skew > self.hmac_tolerance:
+            return f"X-Webhook-Timestamp is {skew:.0f} s off (tolerance {self.hmac_tolerance:g} s)"
+        expected = signature(self.hmac_key, task_id, stamp)
+        if not hmac.compare_digest(expected.encode(), given.encode()):
+            return "X-Webhook-Signature does not match"
+        return None

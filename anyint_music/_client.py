@@ -8,6 +8,7 @@ import ipaddress
 import logging
 import os
 import ssl
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -398,6 +399,7 @@ class AnyIntMusic:
 
     async def _submit(self, kind: TaskKind, path: str, build: Callable[[str], Any]) -> Task[Any]:
         self._ensure_open()
+        started = time.perf_counter()
         state = await self._registry.new(kind)
         callback_url = f"{self._public_url}{CALLBACK_PREFIX}{state.token}"
         body = to_wire(build(callback_url))
@@ -415,7 +417,12 @@ class AnyIntMusic:
         if self._state is not _State.OPEN:
             raise ReceiverClosedError(task_id)
         await self._registry.bind(state, task_id)
-        log.info("submitted %s task %s", path, task_id, extra={"task_id": task_id, "route": path})
+        log.info(
+            "submitted %s task %s",
+            path,
+            task_id,
+            extra={"task_id": task_id, "route": path, "latency": time.perf_counter() - started},
+        )
         return self._handle(state)
 
     async def _run(self, submit: Awaitable[Task[R]], limit: float | None) -> R:

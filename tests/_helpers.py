@@ -35,3 +35,24 @@ async def post(
         ) as resp,
     ):
         return resp.status, await resp.text()
+
+
+def complete_body(task_id: str, *, prefix: str = "t") -> dict[str, Any]:
+    """A wrapped ``complete`` callback with two playable tracks, as the service sends it."""
+    tracks = [
+        {
+            "id": f"{prefix}{n}-{task_id[:8]}",
+            "audio_url": f"https://files.example.test/{prefix}{n}.mp3",
+            "stream_audio_url": f"https://files.example.test/stream/{prefix}{n}",
+            "image_url": f"https://files.example.test/{prefix}{n}.jpeg",
+            "title": "T",
+            "tags": "pop",
+            "duration": 120.5,
+        }
+        for n in (1, 2)
+    ]
+    return {
+        "code": 200,
+        "msg": "ok",
+        "data": {"callbackType": "complete", "task_id": task_id, "data": tracks},
+    }

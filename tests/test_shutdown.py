@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from _helpers import callback_url, post
+from _helpers import callback_url, complete_body, post
 
 from anyint_music import AnyIntMusic, Model, ReceiverClosedError, TaskEvent
 from anyint_music.stores import SQLiteStore
@@ -40,12 +40,7 @@ async def test_close_finishes_in_flight_callbacks_and_fails_the_rest(
     finishing = await client.submit_generate("in flight at close", model=Model.V5)
     url = callback_url(quiet_gateway)
     waiting = await client.submit_generate("never called back", model=Model.V5)
-    made = quiet_gateway.task(finishing.id).result
-    body = {
-        "code": 200,
-        "msg": "ok",
-        "data": {"callbackType": "complete", "task_id": finishing.id, "data": made},
-    }
+    body = complete_body(finishing.id)
     delivery = asyncio.ensure_future(post(url, body))
     await store.writing.wait()
     await client.aclose()

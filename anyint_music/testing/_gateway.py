@@ -16,6 +16,8 @@ them, ``rate_limit`` caps task-creating submits and ``drop_submit_answer`` loses
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import hmac
 import json
 import time
@@ -106,6 +108,9 @@ class FakeGateway:
             count against the cap. ``None`` (the default): no cap.
         record: Keep every request in `requests` and every delivery attempt in `callbacks`.
             Turn it off for long runs; `stats` counts either way.
+        hmac_key: Sign every delivery as kie.ai's opt-in scheme does (PROTOCOL.md §8.2):
+            ``X-Webhook-Timestamp`` (Unix seconds) and ``X-Webhook-Signature`` (Base64 of
+            HMAC-SHA256 over ``"{task_id}.{timestamp}"``). ``None`` (the default): unsigned.
         receivers: Base URLs (``http://host:port``) of several receivers behind one load
             balancer: each delivery attempt goes to the next in turn, keeping the path of the
             request's ``callBackUrl``. ``None`` (the default): the ``callBackUrl`` as sent.
@@ -138,6 +143,7 @@ class FakeGateway:
         rate_limit: tuple[int, float] | None = None,
         record: bool = True,
         receivers: Sequence[str] | None = None,
+        hmac_key: str | bytes | None = None,
     ) -> None:
         if error_style not in ("body", "http"):
             raise ValueError(f"error_style must be 'body' or 'http', not {error_style!r}")
@@ -162,6 +168,7 @@ class FakeGateway:
         self.text_tracks = text_tracks
         self.record = record
         self.receivers: Sequence[str] | None = receivers
+        self.hmac_key = hmac_key.encode() if isinstance(hmac_key, str) else hmac_key
         self._next_receiver = -1
         self.chaos = chaos
         self.rate_limit = rate_limit
@@ -617,6 +624,15 @@ class FakeGateway:
         base = urlsplit(receivers[self._next_receiver])
         return urlunsplit((base.scheme, base.netloc, parts.path, parts.query, parts.fragment))
 
+    def _signature(self, task_id: str) -> dict[str, str]:
+        assert self.hmac_key is not None
+        stamp = str(int(time.time()))
+        mac = hmac.new(self.hmac_key, f"{task_id}.{stamp}".encode(), hashlib.sha256)
+        return {
+            "X-Webhook-Timestamp": stamp,
+            "X-Webhook-Signature": base64.b64encode(mac.digest()).decode(),
+        }
+
     def _delivery_timeout(self) -> float:
         chaos = self.chaos
         if chaos is not None and chaos.slow_answer_timeout is not None:
@@ -649,6 +665,7 @@ class FakeGateway:
             timeout=self._delivery_timeout(),
             record=self.callbacks.append if self.record else None,
             counters=self._counters,
+            sign=(lambda: self._signature(state.sim.id)) if self.hmac_key is not None else None,
         )
 
     def _finish(self, sim: SimTask, status: str, failure: tuple[int, str] | None) -> None:

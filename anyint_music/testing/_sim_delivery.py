@@ -28,11 +28,12 @@ async def deliver(
     timeout: float,
     record: Callable[[DeliveredCallback], None] | None,
     counters: Counters,
+    sign: Callable[[], dict[str, str]] | None = None,
 ) -> bool:
     """POST `body` to `url` until it is answered with HTTP 200 or the retries run out.
 
     `url` may be a function returning the URL for each attempt (a load balancer in front of
-    several receivers).
+    several receivers). `sign` returns extra headers for each attempt (a fresh signature).
 
     An answer other than 200, a connection error or a timeout counts as a failed attempt and is
     retried after ``retry_delays[i]``; every attempt is counted in `counters` and, unless
@@ -56,8 +57,9 @@ async def deliver(
         status: int | None = None
         error: str | None = None
         try:
+            headers = {**_HEADERS, **sign()} if sign is not None else _HEADERS
             async with session.post(
-                target, data=payload, headers=_HEADERS, timeout=client_timeout
+                target, data=payload, headers=headers, timeout=client_timeout
             ) as response:
                 await response.read()
                 status = response.status

@@ -136,7 +136,7 @@ class CallbackHandler:
         self.stats.received += 1
         if status >= 400:
             self.stats.refused += 1
-        if event is not None:
+        if event is not None and log.isEnabledFor(logging.DEBUG):  # spare the hot path
             log.debug(
                 "callback %s for task %s: %s",
                 event.stage.value,

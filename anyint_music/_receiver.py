@@ -15,8 +15,15 @@ log = logging.getLogger("anyint_music")
 
 async def read_capped(request: web.Request, cap: int) -> bytes | None:
     """The body, or ``None`` when it is larger than ``cap`` (read no further than that)."""
-    if request.content_length is not None and request.content_length > cap:
-        return None
+    length = request.content_length
+    if length is not None:
+        # The usual case: a declared length within the cap (aiohttp enforces it while reading).
+        if length > cap:
+            return None
+        try:
+            return await request.read()
+        except web.HTTPRequestEntityTooLarge:  # a host app's own, smaller client_max_size
+            return None
     chunks: list[bytes] = []
     size = 0
     while True:

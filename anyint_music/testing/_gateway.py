@@ -33,6 +33,7 @@ from aiohttp.typedefs import Handler
 
 from . import _sim_answers as answers
 from . import _sim_bodies as bodies
+from . import _sim_content as content
 from ._sim_answers import LostAnswer, LostMode, SubmitFailure
 from ._sim_chaos import Chaos, Dice, TaskChaos
 from ._sim_delivery import deliver
@@ -776,4 +777,17 @@ class FakeGateway:
             found = self._world.file(name)
         if found is None:
             raise web.HTTPNotFound()
-        return web.Response(body=found[0], content_type=found[1])
+        body, kind = found
+        headers = {"Accept-Ranges": "bytes"}
+        try:
+            wanted = content.byte_range(request.headers.get("Range"), len(body))
+        except ValueError:
+            headers["Content-Range"] = f"bytes */{len(body)}"
+            return web.Response(status=416, headers=headers)
+        if wanted is None:
+            return web.Response(body=body, content_type=kind, headers=headers)
+        first, last = wanted
+        headers["Content-Range"] = f"bytes {first}-{last}/{len(body)}"
+        return web.Response(
+            status=206, body=body[first : last + 1], content_type=kind, headers=headers
+        )

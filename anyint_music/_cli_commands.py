@@ -1,0 +1,195 @@
+"""The command line's commands, on the public API only: make things, follow them, save them."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from . import CoverResult, LyricsResult, MusicResult, TimestampedLyrics
+from ._cli_output import CommandError, clock
+from ._cli_session import Session, folder, image_suffix, slug, track_json
+
+
+def _prepare_out(args: argparse.Namespace) -> None:
+    # Before the task is paid for: an unusable --out should fail now, not after the wait.
+    if not args.no_download:
+        try:
+            folder(Path(args.out))
+        except OSError as exc:
+            raise CommandError(f"cannot use --out {args.out}: {exc.strerror or exc}", 2) from exc
+
+
+def _download_dest(out: str, *, many: bool) -> Path:
+    # A directory when it is one, ends like one, or several files go there; else a file name.
+    dest = Path(out)
+    if many or out.endswith(("/", os.sep)) or dest.is_dir():
+        return folder(dest)
+    return dest
+
+
+def _output_file(path: Path, args: argparse.Namespace) -> Path:
+    if path.is_dir():
+        return path / f"{slug(args.audio_id)}.{args.format}"
+    return path
+
+
+async def generate(session: Session, args: argparse.Namespace) -> None:
+    """``generate``: make a song (two tracks), follow it, save it."""
+    prompt = args.lyrics_text if args.lyrics is not None else " ".join(args.prompt) or None
+    _prepare_out(args)
+    task = await session.submit(
+        session.client.submit_generate(
+            prompt,
+            model=args.model,
+            instrumental=args.instrumental,
+            custom_mode=args.custom,
+            style=args.style,
+            title=args.title,
+            persona_id=args.persona,
+            negative_tags=args.negative_tags,
+            vocal_gender=args.vocal_gender,
+        ),
+        "music",
+    )
+    first = "waiting for the music" if args.instrumental else "waiting for the lyrics"
+    result = await session.follow(task, first)
+    await _finish_music(session, result, args)
+
+
+async def extend(session: Session, args: argparse.Namespace) -> None:
+    """``extend``: continue a track, follow it, save it."""
+    prompt = args.lyrics_text if args.lyrics is not None else args.prompt
+    _prepare_out(args)
+    custom = any(v is not None for v in (args.continue_at, prompt, args.style, args.title))
+    task = await session.submit(
+        session.client.submit_extend(
+            args.audio_id,
+            model=args.model,
+            default_param_flag=custom,
+            continue_at=args.continue_at,
+            prompt=prompt,
+            style=args.style,
+            title=args.title,
+            persona_id=args.persona,
+        ),
+        "music",
+    )
+    result = await session.follow(task, "waiting for the extension")
+    await _finish_music(session, result, args)
+
+
+async def _finish_music(session: Session, result: MusicResult, args: argparse.Namespace) -> None:
+    out = session.out
+    if args.no_download:
+        for track in result.tracks:
+            out.say(f'  "{track.title}"  {clock(track.duration)}  id {track.id}')
+            out.say(f"    audio  {track.audio_url}")
+            out.say(f"    art    {track.image_url}")
+    else:
+        await session.save_tracks(result, Path(args.out), lrc=args.lrc)
+    where = "" if args.no_download else f" in {args.out}"
+    session.done(
+        f"done           {len(result.tracks)} tracks{where}",
+        task_id=result.task_id,
+        tracks=[track_json(t) for t in result.tracks],
+    )
+
+
+async def lyrics(session: Session, args: argparse.Namespace) -> None:
+    """``lyrics``: write lyrics (several variants) and show or save them."""
+    task = await session.submit(session.client.submit_lyrics(" ".join(args.prompt)), "lyrics")
+    result: LyricsResult = await session.follow(task, "waiting for the lyrics")
+    usable = [v for v in result.variants if v.ok]
+    for number, variant in enumerate(usable, 1):
+        session.out.say()
+        session.out.say(f"--- {number}. {variant.title or 'Untitled'} ---")
+        session.out.say(variant.text)
+        if args.out:
+            name = f"{slug(variant.title, 'lyrics')}-{number}.txt"
+            session.write(folder(Path(args.out)) / name, variant.text + "\n", "lyrics")
+    session.out.say()
+    session.done(
+        "done",
+        task_id=result.task_id,
+        variants=[{"title": v.title, "text": v.text} for v in usable],
+    )
+
+
+async def style(session: Session, args: argparse.Namespace) -> None:
+    """``style``: turn a rough hint into a richer style description."""
+    session.out.waiting("asking for a richer style")
+    result = await session.client.style_generate(" ".join(args.hint))
+    session.out.status(None)
+    session.out.say(result.text)
+    session.done("done", text=result.text)
+
+
+async def cover(session: Session, args: argparse.Namespace) -> None:
+    """``cover``: make cover art for a finished music task and save the images."""
+    _prepare_out(args)
+    task = await session.submit(session.client.submit_cover(args.task_id), "cover")
+    result: CoverResult = await session.follow(task, "waiting for the cover art")
+    if args.no_download:
+        for url in result.images:
+            session.out.say(f"  {url}")
+    else:
+        where = folder(Path(args.out))
+        for number, url in enumerate(result.images, 1):
+            name = f"cover-{slug(args.task_id)[:8]}-{number}{image_suffix(url)}"
+            await session.download(url, where / name, f"cover {number}", "image")
+    session.done("done", task_id=result.task_id, images=list(result.images))
+
+
+async def download(session: Session, args: argparse.Namespace) -> None:
+    """``download``: save result files by URL; an interrupted download resumes."""
+    for url in args.urls:
+        if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
+            raise CommandError(f"not an http(s) URL: {url!r}", 2)
+    dest = _download_dest(args.out, many=len(args.urls) > 1)
+    for number, url in enumerate(args.urls, 1):
+        await session.download(url, dest, f"file {number}", "file")
+    session.done(f"done           {len(args.urls)} files")
+
+
+def render_timestamps(timed: TimestampedLyrics, fmt: str, *, word_level: bool = False) -> str:
+    """The timings as an LRC, SubRip, WebVTT or JSON document."""
+    if fmt == "lrc":
+        return timed.to_lrc(word_level=word_level)
+    if fmt == "srt":
+        return timed.to_srt()
+    if fmt == "vtt":
+        return timed.to_vtt()
+    document = {
+        "lines": [
+            {
+                "text": line.text,
+                "start": line.start_s,
+                "end": line.end_s,
+                "words": [{"word": w, "start": s, "end": e} for w, s, e in line.words],
+            }
+            for line in timed.lines()
+        ],
+    }
+    return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+
+
+async def timestamps(session: Session, args: argparse.Namespace, explicit_json: bool) -> None:
+    """``timestamps``: word timings of a track as a subtitle or JSON file."""
+    session.out.waiting("asking for the word timings")
+    timed = await session.client.timestamped_lyrics(args.task_id, args.audio_id)
+    session.out.status(None)
+    if not timed.words:
+        session.out.notice("this track has no timed lyrics (an instrumental?)")
+    text = render_timestamps(timed, args.format, word_level=args.word_level)
+    if args.out is None:
+        if explicit_json:
+            session.done("done", format=args.format, content=text)
+        else:
+            # The document is the output, also into a pipe: `... --format srt > song.srt`.
+            session.out.raw(text)
+        return
+    session.write(_output_file(Path(args.out), args), text, args.format)
+    session.done("done", format=args.format)

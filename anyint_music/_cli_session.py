@@ -1,0 +1,244 @@
+"""One command's run for the command line: following a task, saving and tagging its files."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+import unicodedata
+from collections.abc import Awaitable
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from . import AnyIntMusic, MusicResult, Stage, Task, TaskEvent, TaskTimeoutError, Track, _tags
+from ._cli_output import Output, clock, human_bytes
+from ._download import download_file, partial_path
+
+R = TypeVar("R")
+
+_WAITING = {
+    Stage.TEXT: "waiting for the first track",
+    Stage.FIRST: "waiting for every track to finish",
+}
+
+
+def slug(text: str, fallback: str = "track") -> str:
+    """A file-name-safe, lower-case form of ``text``: ``"Going Home!"`` -> ``"going-home"``."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    words = re.findall(r"[a-z0-9]+", plain.lower())
+    return "-".join(words)[:60].strip("-") or fallback
+
+
+def track_json(track: Track) -> dict[str, Any]:
+    """The fields of a track a script wants, for JSON events."""
+    return {
+        "id": track.id,
+        "title": track.title,
+        "tags": track.tags,
+        "duration": track.duration,
+        "audio_url": track.audio_url,
+        "stream_audio_url": track.stream_audio_url,
+        "image_url": track.image_url,
+    }
+
+
+class Session:
+    """One command's run: the client, the output, the deadline and the files written.
+
+    ``download`` needs no client (nor an API key): it fetches with ``http`` instead.
+    """
+
+    def __init__(
+        self,
+        client: AnyIntMusic | None,
+        out: Output,
+        timeout: float | None,
+        *,
+        http: aiohttp.ClientSession | None = None,
+    ) -> None:
+        self._client = client
+        self._http = http
+        self.out = out
+        self.timeout = timeout if timeout is not None else 900.0
+        self.deadline = asyncio.get_running_loop().time() + self.timeout
+        self.files: list[str] = []
+        self._told_about_tags = False
+
+    @property
+    def client(self) -> AnyIntMusic:
+        assert self._client is not None
+        return self._client
+
+    def remaining(self) -> float:
+        return max(self.deadline - asyncio.get_running_loop().time(), 0.0)
+
+    async def submit(self, submitting: Awaitable[Task[R]], what: str) -> Task[R]:
+        """Submit within the deadline and report the task id."""
+        self.out.waiting(f"submitting {what}")
+        try:
+            async with asyncio.timeout(self.remaining()):
+                task = await submitting
+        except TimeoutError:
+            raise TaskTimeoutError(None, self.timeout) from None
+        self.out.status(None)
+        self.out.emit("submitted", f"submitted      task {task.id}", task_id=task.id, kind=what)
+        return task
+
+    async def follow(self, task: Task[R], first_wait: str) -> R:
+        """Report each stage as it arrives, then return the final result."""
+        self.out.waiting(first_wait)
+        try:
+            async for event in task.events(timeout=self.remaining()):
+                self.out.status(None)
+                self._stage(event)
+                if not event.is_final:
+                    self.out.waiting(_WAITING.get(event.stage, "waiting"))
+            self.out.status(None)
+            return await task.wait(timeout=self.remaining())
+        except TaskTimeoutError:
+            raise TaskTimeoutError(task.id, self.timeout) from None
+
+    def _stage(self, event: TaskEvent) -> None:
+        if event.stage is Stage.ERROR:
+            return  # the wait raises TaskFailedError, reported as the command's error
+        tracks = [track_json(t) for t in event.tracks]
+        fields: dict[str, Any] = {"task_id": event.task_id, "stage": event.stage.value}
+        if tracks:
+            fields["tracks"] = tracks
+        if event.stage is Stage.TEXT:
+            title = next((t.title for t in event.tracks if t.title), "")
+            text = "lyrics ready" + (f'   "{title}"' if title else "")
+        elif event.stage is Stage.FIRST:
+            ready = [t for t in event.tracks if t.stream_audio_url]
+            where = ready[0].stream_audio_url if ready else ""
+            text = f"first track streamable   {where}".rstrip()
+        elif event.tracks:
+            lengths = ", ".join(clock(t.duration) for t in event.tracks)
+            text = f"complete       {len(event.tracks)} tracks ({lengths})"
+        elif event.variants:
+            text = f"complete       {sum(v.ok for v in event.variants)} lyric variants"
+        elif event.images:
+            text = f"complete       {len(event.images)} images"
+        else:
+            text = "complete"
+        self.out.emit("stage", text, **fields)
+
+    async def download(self, url: str, dest: Path, label: str, what: str) -> Path:
+        """Fetch one result file with a progress bar, and report it."""
+        progress = self.out.progress(label)
+        try:
+            if self._client is not None:
+                path = await self._client.download(url, dest, progress=progress)
+            else:
+                assert self._http is not None
+                path = await download_file(self._http, url, dest, progress=progress)
+        except asyncio.CancelledError:
+            kept = partial_path(url, dest)
+            if kept.exists():
+                self.out.notice(f"kept {kept}; to resume: anyint-music download {url} --out {dest}")
+            raise
+        self.out.status(None)
+        size = path.stat().st_size
+        self.files.append(str(path))
+        self.out.emit(
+            "download",
+            f"saved          {path}  ({human_bytes(size)})",
+            path=str(path),
+            bytes=size,
+            url=url,
+            what=what,
+        )
+        return path
+
+    def write(self, path: Path, text: str, what: str) -> None:
+        """Write a file made here (lyrics, timings) and report it."""
+        path.write_text(text, encoding="utf-8")
+        size = path.stat().st_size
+        self.files.append(str(path))
+        self.out.emit(
+            "file",
+            f"wrote          {path}  ({human_bytes(size)})",
+            path=str(path),
+            bytes=size,
+            what=what,
+        )
+
+    async def save_tracks(self, result: MusicResult, out_dir: Path, *, lrc: bool) -> None:
+        """Download each track's MP3 and art, tag the MP3, and write its ``.lrc`` if asked."""
+        folder(out_dir)
+        for number, track in enumerate(result.tracks, 1):
+            base = f"{slug(track.title)}-{track.id[:8]}"
+            if not track.audio_url:
+                self.out.notice(f"track {track.id} has no audio URL; nothing to save")
+                continue
+            mp3 = await self.download(
+                track.audio_url, out_dir / f"{base}.mp3", f"track {number} audio", "audio"
+            )
+            art: bytes | None = None
+            if track.image_url:
+                image = out_dir / f"{base}{image_suffix(track.image_url)}"
+                art_path = await self.download(
+                    track.image_url, image, f"track {number} art", "image"
+                )
+                art = await asyncio.to_thread(art_path.read_bytes)
+            await self._tag(mp3, track, art)
+            if lrc:
+                timed = await self.client.timestamped_lyrics(result.task_id, track.id)
+                if timed.words:
+                    self.write(out_dir / f"{base}.lrc", timed.to_lrc(), "lrc")
+                else:
+                    self.out.notice(f"track {number} has no timed lyrics (an instrumental?)")
+
+    async def _tag(self, mp3: Path, track: Track, art: bytes | None) -> None:
+        try:
+            tagged = await asyncio.to_thread(_tags.tag_mp3, mp3, track, cover=art)
+        except (OSError, ValueError) as exc:
+            self.out.notice(f"could not tag {mp3}: {exc}")
+            return
+        if tagged:
+            kinds = [
+                name
+                for name, present in (
+                    ("title", track.title),
+                    ("genre", track.tags),
+                    ("cover", art),
+                    ("lyrics", _tags.lyrics_of(track)),
+                )
+                if present
+            ]
+            self.out.emit(
+                "tagged",
+                f"tagged         {mp3.name}  ({', '.join(kinds)})",
+                path=str(mp3),
+                tags=kinds,
+            )
+        elif not self._told_about_tags:
+            self._told_about_tags = True
+            self.out.notice(
+                "MP3s are saved without ID3 tags (title, genre, cover, lyrics); "
+                f"to add them: {_tags.INSTALL_HINT}"
+            )
+
+    def done(self, summary: str, /, **fields: Any) -> None:
+        self.out.emit("done", summary, files=self.files, **fields)
+
+
+def folder(path: Path) -> Path:
+    """``path``, created if missing (a few local file-system calls; not worth a thread)."""
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def image_suffix(url: str) -> str:
+    suffix = Path(urlsplit(url).path).suffix.lower()
+    return suffix if suffix in (".jpg", ".jpeg", ".png", ".webp", ".gif") else ".jpg"
+
+
+def read_text(path: str) -> str:
+    """The text of a file, or of stdin for ``-``."""
+    if path == "-":
+        return sys.stdin.read()
+    return Path(path).read_text(encoding="utf-8")

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp import web
 
+from . import _tags
 from . import _validate as check
 from ._asgi import CallbackASGIApp
 from ._callbacks import CALLBACK_PREFIX, DEFAULT_MAX_BODY, CallbackHandler, networks
@@ -53,6 +54,7 @@ from .errors import (
     BadRequestError,
     ClientClosedError,
     ConfigurationError,
+    DownloadError,
     InvalidRequestError,
     MalformedResponseError,
     ReceiverClosedError,
@@ -860,6 +862,7 @@ class AnyIntMusic:
         dest: str | os.PathLike[str],
         *,
         progress: Callable[[int, int | None], None] | None = None,
+        tag: bool = False,
     ) -> Path:
         """Save a result file (a track's MP3, a cover image) to disk.
 
@@ -873,6 +876,9 @@ class AnyIntMusic:
             dest: the file to write, or an existing directory to write into (named after the
                 URL's last path segment).
             progress: called as ``progress(bytes_done, bytes_total_or_None)`` per chunk.
+            tag: when ``source`` is a :class:`Track`, write ID3 tags into the MP3 (title, style
+                as genre, its artwork as cover, the lyrics). Needs the ``tags`` extra
+                (``pip install 'anyint-music[tags]'``); without it the file is left untagged.
 
         Returns:
             The path written.
@@ -888,7 +894,27 @@ class AnyIntMusic:
         if self._files is None:
             # Result files live on other hosts: this session carries no API key.
             self._files = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(sock_read=60))
-        return await download_file(self._files, url, Path(dest), progress=progress)
+        path = await download_file(self._files, url, Path(dest), progress=progress)
+        if tag and isinstance(source, Track):
+            await self._tag(path, source)
+        return path
+
+    async def _tag(self, path: Path, track: Track) -> None:
+        if not _tags.available():
+            log.warning("not tagging %s: pip install 'anyint-music[tags]' to enable it", path)
+            return
+        cover: bytes | None = None
+        if track.image_url and self._files is not None:
+            try:
+                async with self._files.get(track.image_url) as resp:
+                    if resp.status == 200:
+                        cover = await resp.read()
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                log.warning("tagging %s without its cover: %s", path, exc)
+        try:
+            await asyncio.to_thread(_tags.tag_mp3, path, track, cover=cover)
+        except (OSError, ValueError) as exc:
+            raise DownloadError(str(path), f"saved, but could not be tagged: {exc}") from exc
 
     # --- the synchronous routes ---
 

@@ -341,3 +341,19 @@ def test_without_mutagen_tagging_does_nothing(
     path.write_bytes(file_bytes("song.mp3")[0])
     assert tag_mp3(path, Track("a", title="Title")) is False
     assert path.read_bytes() == file_bytes("song.mp3")[0]
+
+
+async def test_download_with_tags_from_the_library(
+    anyint_client: AnyIntMusic, tmp_path: Path
+) -> None:
+    mutagen_id3 = pytest.importorskip("mutagen.id3")
+    lyrics = "[Verse]\nTagged from the library\nAnother line"
+    song = await anyint_client.generate(
+        lyrics, model=Model.V5, custom_mode=True, style="synthpop", title="Library Tags"
+    )
+    path = await anyint_client.download(song.tracks[0], tmp_path, tag=True)
+    tags = mutagen_id3.ID3(path)
+    assert str(tags["TIT2"]) == "Library Tags"
+    assert "synthpop" in str(tags["TCON"])
+    assert tags.getall("APIC")
+    assert "Tagged from the library" in tags.getall("USLT")[0].text

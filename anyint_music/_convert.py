@@ -11,12 +11,13 @@ from __future__ import annotations
 import functools
 import math
 import re
+import typing
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import attrs
 import cattrs
-from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+from cattrs.gen import make_dict_unstructure_fn, override
 
 from ._models import (
     AlignedWord,
@@ -105,33 +106,54 @@ def _structure_bool(value: Any, _: Any) -> bool:
 
 
 def _lenient_hook(conv: cattrs.Converter, cls: type[T]) -> Callable[[Any, Any], T]:
-    """A structure hook that maps either key spelling to fields and keeps unknown keys."""
+    """A structure hook that maps either key spelling to fields and keeps unknown keys.
+
+    It is on the receiver's hot path (every track of every callback), so the spellings and the
+    field hooks are looked up once here rather than per value.
+    """
     fields = attrs.fields(cls)  # type: ignore[arg-type]
-    names = {f.name for f in fields}
-    defaulted = {f.name for f in fields if f.default is not attrs.NOTHING}
-    renames = _RENAMES.get(cls, {})
-    has_extra = "extra" in names
-    inner = make_dict_structure_fn(cls, conv)
+    hints = typing.get_type_hints(cls)
+    has_extra = any(f.name == "extra" for f in fields)
+    required = frozenset(f.name for f in fields if f.default is attrs.NOTHING)
+    spellings: dict[str, str] = {}
+    hooks: dict[str, tuple[Callable[[Any, Any], Any], Any]] = {}
+    for f in fields:
+        if f.name == "extra":
+            continue
+        kind = hints[f.name]
+        args = typing.get_args(kind)
+        if type(None) in args:  # X | None: None itself is skipped below, so use X's hook
+            kind = next(a for a in args if a is not type(None))
+        hooks[f.name] = (conv.get_structure_hook(kind), kind)
+        spellings[f.name] = spellings[_camel(f.name)] = f.name
+    spellings.update(_RENAMES.get(cls, {}))
 
     def hook(obj: Any, _: Any) -> T:
         if not isinstance(obj, Mapping):
             raise TypeError(f"expected an object for {cls.__name__}, got {type(obj).__name__}")
-        norm: dict[str, Any] = {}
+        values: dict[str, Any] = {}
         extra: dict[str, Any] = {}
         for key, value in obj.items():
-            if key == "extra" and has_extra and isinstance(value, Mapping):
-                extra.update(value)  # our own unstructured form, read back from a store
+            name = spellings.get(key)
+            if name is None:
+                if key == "extra" and isinstance(value, Mapping):
+                    extra.update(value)  # our own unstructured form, read back from a store
+                else:
+                    extra[key] = value
                 continue
-            name = renames.get(key) or _snake(key)
-            if name in names and name != "extra":
-                if value is None and name in defaulted:
-                    continue
-                norm[name] = value
-            else:
-                extra[key] = value
-        if has_extra:
-            norm["extra"] = extra
-        return inner(norm, cls)
+            if value is None and name not in required:
+                continue
+            structure_field, kind = hooks[name]
+            try:
+                values[name] = structure_field(value, kind)
+            except (TypeError, ValueError, KeyError, cattrs.BaseValidationError) as exc:
+                raise ValueError(f"{key}: {_describe(exc, kind)}") from exc
+        missing = required - values.keys()
+        if missing:
+            raise ValueError(f"missing {', '.join(sorted(missing))}")
+        make: Any = cls
+        result: T = make(**values, extra=extra) if has_extra else make(**values)
+        return result
 
     return hook
 
@@ -229,7 +251,7 @@ def _split_envelope(body: Any) -> tuple[int, str, Mapping[str, Any]]:
     """(code, msg, inner) of a callback in the wrapped or the unwrapped form."""
     if not isinstance(body, Mapping):
         raise WireFormatError("a callback body must be a JSON object")
-    if any(key in body for key in ("callbackType", *_TASK_ID_KEYS)):
+    if "callbackType" in body or "task_id" in body or "taskId" in body:
         inner: Any = body  # AnyInt's unwrapped example: everything at the top level
     else:
         inner = body.get("data")

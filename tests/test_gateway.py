@@ -7,7 +7,6 @@ aiohttp server of their own, so they check the simulator independently of the SD
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -15,7 +14,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
+from _gateway_helpers import Receiver, call, submit
 
 from anyint_music.testing._gateway import FakeGateway
 
@@ -37,57 +36,10 @@ SIMPLE = {
 }
 
 
-class Receiver:
-    """A callback receiver: records every body, answers 200 unless told otherwise."""
-
-    def __init__(self) -> None:
-        self.bodies: list[dict[str, Any]] = []
-        self.answers: list[int] = []  # statuses for the next requests, then 200
-        self.delay = 0.0
-        self.base = ""
-        self._runner: web.AppRunner | None = None
-        self._arrived = asyncio.Condition()
-        self._closing = asyncio.Event()
-
-    def url(self, token: str = "t") -> str:
-        return f"{self.base}/cb/{token}"
-
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_post("/cb/{token}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        port = self._runner.addresses[0][1]
-        self.base = f"http://127.0.0.1:{port}"
-
-    async def close(self) -> None:
-        assert self._runner is not None
-        self._closing.set()  # lets a handler that is holding its answer finish at once
-        await self._runner.cleanup()
-        self._closing.clear()
-
-    async def _handle(self, request: web.Request) -> web.Response:
-        self.bodies.append(await request.json())
-        async with self._arrived:
-            self._arrived.notify_all()
-        if self.delay:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._closing.wait(), self.delay)
-        status = self.answers.pop(0) if self.answers else 200
-        return web.json_response({"status": "received"}, status=status)
-
-    async def wait_for(self, count: int, timeout: float = 5.0) -> None:
-        async with asyncio.timeout(timeout), self._arrived:
-            await self._arrived.wait_for(lambda: len(self.bodies) >= count)
-
-
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
-    rec = Receiver()
-    await rec.start()
-    yield rec
-    await rec.close()
+    async with Receiver() as rec:
+        yield rec
 
 
 @pytest.fixture
@@ -100,34 +52,6 @@ async def gw() -> AsyncIterator[FakeGateway]:
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as session:
         yield session
-
-
-async def call(
-    http: aiohttp.ClientSession,
-    gw: FakeGateway,
-    path: str,
-    body: Any = None,
-    *,
-    method: str = "POST",
-    key: str | None = None,
-    params: dict[str, str] | None = None,
-    data: bytes | None = None,
-) -> tuple[int, Any]:
-    headers = {"Authorization": f"Bearer {gw.api_key if key is None else key}"}
-    async with http.request(
-        method, gw.url + path, json=body, data=data, headers=headers, params=params
-    ) as resp:
-        return resp.status, await resp.json(content_type=None)
-
-
-async def submit(
-    http: aiohttp.ClientSession, gw: FakeGateway, rec: Receiver, path: str, body: dict[str, Any]
-) -> str:
-    status, answer = await call(http, gw, path, {**body, "callBackUrl": rec.url()})
-    assert (status, answer["code"]) == (200, 200), answer
-    task_id = answer["data"]["taskId"]
-    assert isinstance(task_id, str)
-    return task_id
 
 
 async def finished_music(

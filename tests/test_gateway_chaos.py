@@ -7,7 +7,6 @@ on a small aiohttp server of their own, so they check the simulator without the 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import math
 import time
@@ -17,7 +16,9 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
+from _gateway_helpers import Receiver as BaseReceiver
+from _gateway_helpers import call_with_headers as post
+from _gateway_helpers import submit
 
 from anyint_music.testing._gateway import Chaos, FakeGateway, GatewayStats
 
@@ -45,53 +46,16 @@ def stage_of(body: dict[str, Any]) -> tuple[str, str]:
     return task_id, data["callbackType"]
 
 
-class Receiver:
-    """A callback receiver: records every body in arrival order and answers HTTP 200.
-
-    ``hold`` holds back the answers of the next ``hold_count`` callbacks for ``hold`` seconds.
-    """
+class Receiver(BaseReceiver):
+    """The shared receiver, which also notes the (task id, stage) of each callback in ``got``."""
 
     def __init__(self) -> None:
-        self.bodies: list[dict[str, Any]] = []
+        super().__init__()
         self.got: list[tuple[str, str]] = []
-        self.hold = 0.0
-        self.hold_count = 0
-        self.base = ""
-        self._runner: web.AppRunner | None = None
-        self._arrived = asyncio.Condition()
-        self._closing = asyncio.Event()
 
-    def url(self) -> str:
-        return f"{self.base}/cb"
-
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_post("/cb", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        self.base = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
-
-    async def close(self) -> None:
-        assert self._runner is not None
-        self._closing.set()
-        await self._runner.cleanup()
-
-    async def _handle(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        self.bodies.append(body)
+    def record(self, body: dict[str, Any]) -> None:
+        super().record(body)
         self.got.append(stage_of(body))
-        async with self._arrived:
-            self._arrived.notify_all()
-        if self.hold_count > 0:
-            self.hold_count -= 1
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._closing.wait(), self.hold)
-        return web.json_response({"status": "received"})
-
-    async def wait_for(self, count: int, timeout: float = 5.0) -> None:
-        async with asyncio.timeout(timeout), self._arrived:
-            await self._arrived.wait_for(lambda: len(self.got) >= count)
 
     def stages(self, task_id: str) -> list[str]:
         return [stage for tid, stage in self.got if tid == task_id]
@@ -99,49 +63,14 @@ class Receiver:
 
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
-    rec = Receiver()
-    await rec.start()
-    yield rec
-    await rec.close()
+    async with Receiver() as rec:
+        yield rec
 
 
 @pytest.fixture
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as session:
         yield session
-
-
-async def post(
-    http: aiohttp.ClientSession,
-    gw: FakeGateway,
-    path: str,
-    body: dict[str, Any],
-    *,
-    timeout: float | None = None,
-) -> tuple[int, Any, dict[str, str]]:
-    """POST as a client would; return the status, the JSON body and the headers."""
-    headers = {"Authorization": f"Bearer {gw.api_key}"}
-    async with http.post(
-        gw.url + path,
-        json=body,
-        headers=headers,
-        timeout=aiohttp.ClientTimeout(total=timeout),
-    ) as resp:
-        return resp.status, await resp.json(content_type=None), dict(resp.headers)
-
-
-async def submit(
-    http: aiohttp.ClientSession,
-    gw: FakeGateway,
-    rec: Receiver,
-    body: dict[str, Any],
-    path: str = "/suno/generate",
-) -> str:
-    status, answer, _ = await post(http, gw, path, {**body, "callBackUrl": rec.url()})
-    assert (status, answer["code"]) == (200, 200), answer
-    task_id = answer["data"]["taskId"]
-    assert isinstance(task_id, str)
-    return task_id
 
 
 async def query_status(http: aiohttp.ClientSession, gw: FakeGateway, task_id: str) -> str:
@@ -203,7 +132,7 @@ async def test_duplicate_delivers_each_callback_two_or_three_times_in_stage_orde
     receiver: Receiver, http: aiohttp.ClientSession
 ) -> None:
     async with FakeGateway(chaos=Chaos.only(duplicate=1.0, seed=1)) as gw:
-        ids = [await submit(http, gw, receiver, song(n)) for n in range(5)]
+        ids = [await submit(http, gw, receiver, "/suno/generate", song(n)) for n in range(5)]
         await gw.wait_idle()
 
     copies = Counter(receiver.got)
@@ -221,8 +150,8 @@ async def test_reorder_shuffles_the_stages_of_music_tasks_only(
     receiver: Receiver, http: aiohttp.ClientSession
 ) -> None:
     async with FakeGateway(chaos=Chaos.only(reorder=1.0, seed=2)) as gw:
-        ids = [await submit(http, gw, receiver, song(n)) for n in range(6)]
-        lyrics_id = await submit(http, gw, receiver, LYRICS, "/suno/generate-lyrics")
+        ids = [await submit(http, gw, receiver, "/suno/generate", song(n)) for n in range(6)]
+        lyrics_id = await submit(http, gw, receiver, "/suno/generate-lyrics", LYRICS)
         await gw.wait_idle()
         assert [await query_status(http, gw, i) for i in ids] == ["SUCCESS"] * 6
 
@@ -239,7 +168,7 @@ async def test_reorder_also_shuffles_text_and_error_of_a_failed_task(
 ) -> None:
     async with FakeGateway(chaos=Chaos.only(reorder=1.0)) as gw:
         gw.fail_tasks()
-        task_id = await submit(http, gw, receiver, song(0))
+        task_id = await submit(http, gw, receiver, "/suno/generate", song(0))
         await gw.wait_idle()
 
     assert receiver.stages(task_id) == ["error", "text"]
@@ -249,7 +178,7 @@ async def test_early_holds_the_submit_answer_until_the_callbacks_were_delivered(
     receiver: Receiver, http: aiohttp.ClientSession
 ) -> None:
     async with FakeGateway(chaos=Chaos.only(early=1.0)) as gw:
-        task_id = await submit(http, gw, receiver, song(0))
+        task_id = await submit(http, gw, receiver, "/suno/generate", song(0))
 
         # No waiting: the callbacks were delivered before the submit was answered.
         assert receiver.stages(task_id) == list(MUSIC_ORDER)
@@ -260,7 +189,7 @@ async def test_drop_delivers_nothing_and_the_record_still_finishes(
     receiver: Receiver, http: aiohttp.ClientSession
 ) -> None:
     async with FakeGateway(chaos=Chaos.only(drop=1.0)) as gw:
-        task_id = await submit(http, gw, receiver, song(0))
+        task_id = await submit(http, gw, receiver, "/suno/generate", song(0))
         await gw.wait_idle()
         assert await query_status(http, gw, task_id) == "SUCCESS"
 
@@ -274,7 +203,7 @@ async def test_drop_with_a_probability_drops_some_callbacks_and_delivers_the_res
 ) -> None:
     async with FakeGateway(chaos=Chaos.only(drop=0.5, seed=3)) as gw:
         for n in range(10):
-            await submit(http, gw, receiver, song(n))
+            await submit(http, gw, receiver, "/suno/generate", song(n))
         await gw.wait_idle()
 
     dropped = gw.stats.callbacks_dropped
@@ -330,7 +259,7 @@ async def test_late_spaces_out_the_callbacks_but_keeps_their_order(
     receiver: Receiver, http: aiohttp.ClientSession
 ) -> None:
     async with FakeGateway(chaos=Chaos.only(late=1.0, max_delay=0.15, seed=5)) as gw:
-        ids = [await submit(http, gw, receiver, song(n)) for n in range(4)]
+        ids = [await submit(http, gw, receiver, "/suno/generate", song(n)) for n in range(4)]
         await gw.wait_idle()
 
     gaps = []
@@ -344,11 +273,11 @@ async def test_late_spaces_out_the_callbacks_but_keeps_their_order(
 async def test_slow_answer_timeout_makes_a_slow_receiver_get_a_redelivery(
     receiver: Receiver, http: aiohttp.ClientSession
 ) -> None:
-    receiver.hold, receiver.hold_count = 0.5, 1
+    receiver.delay, receiver.delay_count = 0.5, 1
     chaos = Chaos.only(slow_answer_timeout=0.05)
     async with FakeGateway(chaos=chaos, retry_delays=(0.01,)) as gw:
         assert gw.callback_timeout == 15.0
-        await submit(http, gw, receiver, LYRICS, "/suno/generate-lyrics")
+        await submit(http, gw, receiver, "/suno/generate-lyrics", LYRICS)
         await gw.wait_idle()
 
     assert [(c.attempt, c.status) for c in gw.callbacks] == [(1, None), (2, 200)]
@@ -420,7 +349,7 @@ async def test_rate_limit_refuses_the_21st_submit_in_a_window_and_accepts_after_
         assert (gw.stats.submits_refused["rate"], gw.stats.submits_rate_limited) == (1, 1)
 
         await asyncio.sleep(reset_after)
-        await submit(http, gw, receiver, song(0))
+        await submit(http, gw, receiver, "/suno/generate", song(0))
         assert len(gw.tasks) == 21
         await gw.wait_idle()
 
@@ -430,7 +359,7 @@ async def test_rate_limit_in_http_style_is_429_with_the_rate_envelope_and_header
 ) -> None:
     async with FakeGateway(rate_limit=(2, 30.0), error_style="http") as gw:
         for n in range(2):
-            await submit(http, gw, receiver, song(n))
+            await submit(http, gw, receiver, "/suno/generate", song(n))
         status, answer, headers = await post(
             http, gw, "/suno/generate", {**song(2), "callBackUrl": receiver.url()}
         )
@@ -493,7 +422,7 @@ async def test_drop_submit_answer_disconnects_but_the_task_and_its_callbacks_exi
         (task,) = gw.tasks
         assert receiver.stages(task.id) == list(MUSIC_ORDER)
         assert gw.stats.answers_dropped == 1
-        await submit(http, gw, receiver, song(1))  # the next submit is answered again
+        await submit(http, gw, receiver, "/suno/generate", song(1))  # the next is answered again
         assert len(gw.tasks) == 2
         await gw.wait_idle()
 
@@ -503,7 +432,7 @@ async def test_drop_submit_answer_hang_times_the_client_out_but_makes_the_task(
 ) -> None:
     async with FakeGateway() as gw:
         gw.drop_submit_answer("/suno/generate-lyrics", mode="hang")
-        await submit(http, gw, receiver, song(0))  # another route: answered
+        await submit(http, gw, receiver, "/suno/generate", song(0))  # another route: answered
         body = {**LYRICS, "callBackUrl": receiver.url()}
         with pytest.raises(TimeoutError):
             await post(http, gw, "/suno/generate-lyrics", body, timeout=0.3)
@@ -567,7 +496,7 @@ async def test_stats_count_tasks_refusals_and_deliveries(
         gw.fail_submit(code=455)
         _, answer, _ = await post(http, gw, "/suno/generate", song(0))
         assert answer["code"] == 455
-        await submit(http, gw, receiver, song(0))
+        await submit(http, gw, receiver, "/suno/generate", song(0))
         await gw.wait_idle()
         stats = gw.stats
 
@@ -591,7 +520,7 @@ async def test_record_false_keeps_no_requests_or_callbacks_but_still_counts(
     receiver: Receiver, http: aiohttp.ClientSession
 ) -> None:
     async with FakeGateway(record=False) as gw:
-        await submit(http, gw, receiver, song(0))
+        await submit(http, gw, receiver, "/suno/generate", song(0))
         await gw.wait_idle()
 
     assert (gw.requests, gw.callbacks) == ([], [])

@@ -20,6 +20,17 @@ from anyint_music import AnyIntMusic, ConfigurationError, Model
 from anyint_music.testing import FakeGateway
 
 
+def _mounted_client(gateway: FakeGateway, public_url: str, **options: Any) -> AnyIntMusic:
+    """A client of ``gateway`` without a receiver of its own: the test mounts its callbacks."""
+    return AnyIntMusic(
+        api_key=gateway.api_key,
+        base_url=gateway.url,
+        receiver=False,
+        public_url=public_url,
+        **options,
+    )
+
+
 def test_mounting_needs_a_public_url() -> None:
     with pytest.raises(ConfigurationError, match="public_url is required"):
         AnyIntMusic(api_key="k", receiver=False)
@@ -30,12 +41,7 @@ async def test_callback_routes_in_an_existing_aiohttp_app(anyint_gateway: FakeGa
         return web.Response(text="the app's own page")
 
     port = free_port()
-    async with AnyIntMusic(
-        api_key=anyint_gateway.api_key,
-        base_url=anyint_gateway.url,
-        receiver=False,
-        public_url=f"http://127.0.0.1:{port}",
-    ) as client:
+    async with _mounted_client(anyint_gateway, f"http://127.0.0.1:{port}") as client:
         app = web.Application()
         app.router.add_get("/", hello)
         app.add_routes(client.callback_routes())
@@ -83,12 +89,7 @@ class _Uvicorn:
 @pytest.fixture
 async def asgi_client(anyint_gateway: FakeGateway) -> AsyncIterator[tuple[AnyIntMusic, str]]:
     port = free_port()
-    async with AnyIntMusic(
-        api_key=anyint_gateway.api_key,
-        base_url=anyint_gateway.url,
-        receiver=False,
-        public_url=f"http://127.0.0.1:{port}",
-    ) as client:
+    async with _mounted_client(anyint_gateway, f"http://127.0.0.1:{port}") as client:
         yield client, f"http://127.0.0.1:{port}"
 
 
@@ -99,12 +100,7 @@ async def test_asgi_app_mounted_in_fastapi(anyint_gateway: FakeGateway) -> None:
     async def health() -> dict[str, str]:
         return {"ok": "yes"}
 
-    async with AnyIntMusic(
-        api_key=anyint_gateway.api_key,
-        base_url=anyint_gateway.url,
-        receiver=False,
-        public_url="http://placeholder.invalid",
-    ) as client:
+    async with _mounted_client(anyint_gateway, "http://placeholder.invalid") as client:
         fastapi_app.mount("/anyint/callbacks", client.asgi_app())
         server = _Uvicorn(fastapi_app)
         anyint_gateway.receivers = [f"http://127.0.0.1:{server.port}"]
@@ -122,12 +118,8 @@ async def test_asgi_app_served_alone_answers_like_the_embedded_receiver(
     anyint_gateway: FakeGateway,
 ) -> None:
     anyint_gateway.drop_callbacks = True
-    async with AnyIntMusic(
-        api_key=anyint_gateway.api_key,
-        base_url=anyint_gateway.url,
-        receiver=False,
-        public_url="http://placeholder.invalid",
-        max_callback_bytes=2000,
+    async with _mounted_client(
+        anyint_gateway, "http://placeholder.invalid", max_callback_bytes=2000
     ) as client:
         task = await client.submit_generate("by hand", model=Model.V5)
         token = anyint_gateway.requests[-1].json["callBackUrl"].rsplit("/", 1)[1]

@@ -97,6 +97,11 @@ def task_id_for(n: int, salt: str) -> str:
     return hashlib.md5(f"{salt}:{n}".encode()).hexdigest()
 
 
+def bare_token(n: int, salt: str) -> str:
+    """A token for the bare receiver, as long as the SDK's (``token_urlsafe(24)``: 32 chars)."""
+    return hashlib.md5(f"bare:{salt}:{n}".encode()).hexdigest()
+
+
 def audio_id_for(task_id: str, n: int) -> str:
     """A UUID-shaped audio id, distinct per task and track."""
     h = hashlib.md5(f"{task_id}/{n}".encode()).hexdigest()

@@ -36,6 +36,7 @@ from _common import (
     Target,
     Waiters,
     arrival_stamp,
+    bare_token,
     bench_client,
     body_bytes,
     emit,
@@ -125,7 +126,7 @@ async def bare_phase(
 ) -> dict[str, float]:
     bare.futures.clear()
     targets = [
-        Target(f"{CALLBACK_PREFIX}bare-{salt}-{i:06d}", task_id_for(i, salt)) for i in range(count)
+        Target(CALLBACK_PREFIX + bare_token(i, salt), task_id_for(i, salt)) for i in range(count)
     ]
     waiters = Waiters()
     waiters.await_futures(bare.futures, targets)

@@ -31,6 +31,7 @@ from _common import (
     BareReceiver,
     Target,
     Waiters,
+    bare_token,
     bench_client,
     body_bytes,
     emit,
@@ -67,7 +68,7 @@ async def bare_round(
 ) -> dict[str, float]:
     bare.futures.clear()
     targets = [
-        Target(f"{CALLBACK_PREFIX}bare-{salt}-{i:06d}", task_id_for(i, salt)) for i in range(count)
+        Target(CALLBACK_PREFIX + bare_token(i, salt), task_id_for(i, salt)) for i in range(count)
     ]
     waiters = Waiters()
     waiters.await_futures(bare.futures, targets)

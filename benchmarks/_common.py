@@ -294,6 +294,17 @@ class BareReceiver:
             fut.set_result(body)
         return web.json_response({"status": "received"})
 
+    def round(self, count: int, salt: str) -> tuple[list[Target], Waiters]:
+        """Fresh targets for one round, with a waiter on each one's future."""
+        self.futures.clear()
+        targets = [
+            Target(CALLBACK_PREFIX + bare_token(i, salt), task_id_for(i, salt))
+            for i in range(count)
+        ]
+        waiters = Waiters()
+        waiters.await_futures(self.futures, targets)
+        return targets, waiters
+
     async def start(self, middlewares: Sequence[Any] = ()) -> int:
         app = web.Application(middlewares=list(middlewares))
         app.router.add_post(CALLBACK_PREFIX + "{token}", self._handle)

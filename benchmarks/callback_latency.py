@@ -31,12 +31,10 @@ from typing import Any
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from _common import (
-    CALLBACK_PREFIX,
     BareReceiver,
     Target,
     Waiters,
     arrival_stamp,
-    bare_token,
     bench_client,
     body_bytes,
     emit,
@@ -47,7 +45,6 @@ from _common import (
     run_load,
     say,
     serve_routes,
-    task_id_for,
 )
 
 from anyint_music import AnyIntMusic
@@ -124,12 +121,7 @@ async def bare_phase(
     rate: float | None,
     concurrency: int,
 ) -> dict[str, float]:
-    bare.futures.clear()
-    targets = [
-        Target(CALLBACK_PREFIX + bare_token(i, salt), task_id_for(i, salt)) for i in range(count)
-    ]
-    waiters = Waiters()
-    waiters.await_futures(bare.futures, targets)
+    targets, waiters = bare.round(count, salt)
     return await phase(bare.port, targets, waiters, arrivals, rate=rate, concurrency=concurrency)
 
 

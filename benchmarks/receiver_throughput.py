@@ -26,12 +26,10 @@ from typing import Any
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from _common import (
-    CALLBACK_PREFIX,
     QUIET_POLL,
     BareReceiver,
     Target,
     Waiters,
-    bare_token,
     bench_client,
     body_bytes,
     emit,
@@ -42,7 +40,6 @@ from _common import (
     r,
     run_load,
     say,
-    task_id_for,
 )
 
 from anyint_music import AnyIntMusic
@@ -66,12 +63,7 @@ async def sdk_round(
 async def bare_round(
     bare: BareReceiver, count: int, salt: str, concurrency: int
 ) -> dict[str, float]:
-    bare.futures.clear()
-    targets = [
-        Target(CALLBACK_PREFIX + bare_token(i, salt), task_id_for(i, salt)) for i in range(count)
-    ]
-    waiters = Waiters()
-    waiters.await_futures(bare.futures, targets)
+    targets, waiters = bare.round(count, salt)
     return await _measure(bare.port, targets, waiters, concurrency)
 
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from multidict import CIMultiDict
 
-from ._callbacks import CallbackHandler
+from ._callbacks import CallbackHandler, encode_answer
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -39,10 +38,10 @@ class CallbackASGIApp:
             path = path[len(root) :]
         match = _PATH.fullmatch(path)
         if match is None:
-            await _respond(send, 404, {"status": "not found"})
+            await _respond(send, 404, encode_answer("not found"))
             return
         if scope.get("method") != "POST":
-            await _respond(send, 405, {"status": "method not allowed"}, [(b"allow", b"POST")])
+            await _respond(send, 405, encode_answer("method not allowed"), [(b"allow", b"POST")])
             return
         headers = CIMultiDict(
             (k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", ())
@@ -73,9 +72,8 @@ async def _read_capped(receive: Receive, cap: int) -> bytes | None:
 
 
 async def _respond(
-    send: Send, status: int, body: dict[str, Any], extra: list[tuple[bytes, bytes]] | None = None
+    send: Send, status: int, payload: bytes, extra: list[tuple[bytes, bytes]] | None = None
 ) -> None:
-    payload = json.dumps(body).encode()
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(payload)).encode()),

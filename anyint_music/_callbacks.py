@@ -67,6 +67,34 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
 
+# One decoder for every callback: json.loads with an option builds a new one per call.
+_decoder = json.JSONDecoder(parse_constant=_reject_constant)
+
+
+def _decode(raw: bytes) -> Any:
+    # As json.loads does with bytes: UTF-8, or UTF-16/32 told apart by their leading bytes.
+    return _decoder.decode(raw.decode(json.detect_encoding(raw), "surrogatepass"))
+
+
+def encode_answer(answer: str) -> bytes:
+    """The JSON body ``{"status": answer}``; the usual answers are encoded once, up front."""
+    body = _ENCODED.get(answer)
+    return body if body is not None else json.dumps({"status": answer}).encode()
+
+
+_ENCODED = {
+    answer: json.dumps({"status": answer}).encode()
+    for answer in [
+        *(o.value for o in Outcome),
+        "unknown callback token",
+        "sender not allowed",
+        "unreadable body",
+        "not found",
+        "method not allowed",
+    ]
+}
+
+
 def signature(key: bytes, task_id: str, timestamp: str) -> str:
     """The ``X-Webhook-Signature`` of a delivery: Base64 of HMAC-SHA256 over
     ``"{task_id}.{timestamp}"`` (PROTOCOL.md §8.2)."""
@@ -128,7 +156,7 @@ class CallbackHandler:
 
     async def handle(
         self, token: str, raw: bytes | None, headers: Mapping[str, str], address: str | None
-    ) -> tuple[int, dict[str, Any]]:
+    ) -> tuple[int, bytes]:
         """Process one callback body (``None``: it was larger than ``max_body``); return the
         HTTP status and the JSON body to answer with."""
         started = time.perf_counter()
@@ -149,7 +177,7 @@ class CallbackHandler:
                     "latency": time.perf_counter() - started,
                 },
             )
-        return status, {"status": answer}
+        return status, encode_answer(answer)
 
     async def _handle(
         self, token: str, raw: bytes | None, headers: Mapping[str, str], address: str | None
@@ -164,7 +192,7 @@ class CallbackHandler:
             log.warning("refused a callback body over %d bytes", self.max_body)
             return 413, f"body larger than {self.max_body} bytes", None
         try:
-            body = json.loads(raw, parse_constant=_reject_constant)
+            body = _decode(raw)
             event = parse_callback(state.kind, body)
         except (ValueError, WireFormatError, RecursionError) as exc:
             # json.JSONDecodeError and UnicodeDecodeError are ValueErrors too.

@@ -49,7 +49,7 @@ from ._polling import Poller
 from ._receiver import CallbackReceiver
 from ._registry import TaskRegistry
 from ._retry import RetryPolicy, certainly_no_task
-from ._tasks import Task, TaskState
+from ._tasks import Deadlines, Task, TaskState
 from .errors import (
     BadRequestError,
     ClientClosedError,
@@ -246,6 +246,7 @@ class AnyIntMusic:
         self._store: TaskStore = store if store is not None else MemoryStore()
         self._registry = TaskRegistry(self._store, retention=retention, max_task_age=max_task_age)
         self._housekeeper: asyncio.Task[None] | None = None
+        self._deadlines = Deadlines()
         self._listener: asyncio.Task[None] | None = None
         self._files: aiohttp.ClientSession | None = None
         # Tasks of other processes can only be polled, so re-attaching polls even when off.
@@ -440,7 +441,7 @@ class AnyIntMusic:
         return await task.wait(timeout=max(deadline - (loop.time() - start), 0.0))
 
     def _handle(self, state: TaskState) -> Task[Any]:
-        return Task(state, timeout=self._timeout)
+        return Task(state, timeout=self._timeout, deadlines=self._deadlines)
 
     async def submit_generate(
         self,

@@ -117,6 +117,7 @@ def _lenient_hook(conv: cattrs.Converter, cls: type[T]) -> Callable[[Any, Any], 
     required = frozenset(f.name for f in fields if f.default is attrs.NOTHING)
     spellings: dict[str, str] = {}
     hooks: dict[str, tuple[Callable[[Any, Any], Any], Any]] = {}
+    strings: set[str] = set()  # fields where a JSON string is taken as it is, with no hook call
     for f in fields:
         if f.name == "extra":
             continue
@@ -125,6 +126,8 @@ def _lenient_hook(conv: cattrs.Converter, cls: type[T]) -> Callable[[Any, Any], 
         if type(None) in args:  # X | None: None itself is skipped below, so use X's hook
             kind = next(a for a in args if a is not type(None))
         hooks[f.name] = (conv.get_structure_hook(kind), kind)
+        if kind is str:
+            strings.add(f.name)
         spellings[f.name] = spellings[_camel(f.name)] = f.name
     spellings.update(_RENAMES.get(cls, {}))
 
@@ -141,6 +144,9 @@ def _lenient_hook(conv: cattrs.Converter, cls: type[T]) -> Callable[[Any, Any], 
                 else:
                     extra[key] = value
                 continue
+            if value.__class__ is str and name in strings:
+                values[name] = value
+                continue
             if value is None and name not in required:
                 continue
             structure_field, kind = hooks[name]
@@ -148,9 +154,8 @@ def _lenient_hook(conv: cattrs.Converter, cls: type[T]) -> Callable[[Any, Any], 
                 values[name] = structure_field(value, kind)
             except (TypeError, ValueError, KeyError, cattrs.BaseValidationError) as exc:
                 raise ValueError(f"{key}: {_describe(exc, kind)}") from exc
-        missing = required - values.keys()
-        if missing:
-            raise ValueError(f"missing {', '.join(sorted(missing))}")
+        if not values.keys() >= required:
+            raise ValueError(f"missing {', '.join(sorted(required - values.keys()))}")
         make: Any = cls
         result: T = make(**values, extra=extra) if has_extra else make(**values)
         return result
@@ -270,6 +275,20 @@ def _items(inner: Mapping[str, Any], key: str) -> list[Any]:
     return items
 
 
+def _each(inner: Mapping[str, Any], key: str, cls: type[T]) -> tuple[T, ...]:
+    """``inner[key]`` (a list or null) structured item by item as ``cls``."""
+    # The item hook is called directly: this runs for every callback, and the generic list
+    # structuring adds nothing but its own overhead.
+    hook = _converter.get_structure_hook(cls)
+    out: list[T] = []
+    for index, item in enumerate(_items(inner, key)):
+        try:
+            out.append(hook(item, cls))
+        except (cattrs.BaseValidationError, ValueError, TypeError, KeyError) as exc:
+            raise WireFormatError(f"{key}[{index}]: {_describe(exc, cls)}") from exc
+    return tuple(out)
+
+
 _FAILED_TYPES = frozenset({"error", "failed"})
 _MUSIC_STAGES = {"text": Stage.TEXT, "first": Stage.FIRST, "complete": Stage.COMPLETE}
 
@@ -285,7 +304,7 @@ def parse_callback(kind: TaskKind, body: Any) -> TaskEvent:
         raise WireFormatError(f"callbackType must be a string, got {type(ctype).__name__}")
     failed = code != 200 or ctype in _FAILED_TYPES
     if kind is TaskKind.COVER:
-        images = tuple(structure(_items(inner, "images"), list[str]))
+        images = _each(inner, "images", str)
         cover_stage = Stage.ERROR if failed else Stage.COMPLETE
         return TaskEvent(task_id, kind, cover_stage, code, msg, images=images)
     if failed:
@@ -293,12 +312,12 @@ def parse_callback(kind: TaskKind, body: Any) -> TaskEvent:
     if kind is TaskKind.LYRICS:
         if ctype not in (None, "complete"):
             raise WireFormatError(f"unknown lyrics callbackType {ctype!r}")
-        variants = tuple(structure(_items(inner, "data"), list[LyricVariant]))
+        variants = _each(inner, "data", LyricVariant)
         return TaskEvent(task_id, kind, Stage.COMPLETE, code, msg, variants=variants)
     stage = _MUSIC_STAGES.get(ctype) if ctype is not None else None
     if stage is None:
         raise WireFormatError(f"unknown callbackType {ctype!r}; expected text, first or complete")
-    tracks = tuple(structure(_items(inner, "data"), list[Track]))
+    tracks = _each(inner, "data", Track)
     return TaskEvent(task_id, kind, stage, code, msg, tracks=tracks)
 
 
@@ -325,7 +344,7 @@ def parse_record(kind: TaskKind, data: Any) -> TaskEvent | None:
         if flag != 1:
             return None
         response = data.get("response") or {}
-        images = tuple(structure(_items(response, "images"), list[str]))
+        images = _each(response, "images", str)
         return TaskEvent(task_id, kind, Stage.COMPLETE, 200, "", images=images)
     status = str(data.get("status") or "PENDING")
     if status.endswith(("_FAILED", "_ERROR")):
@@ -340,10 +359,10 @@ def parse_record(kind: TaskKind, data: Any) -> TaskEvent | None:
     if kind is TaskKind.LYRICS:
         if not finished:
             return None
-        variants = tuple(structure(_items(response, "data"), list[LyricVariant]))
+        variants = _each(response, "data", LyricVariant)
         return TaskEvent(task_id, kind, Stage.COMPLETE, 200, "", variants=variants)
     stage: Stage | None = Stage.COMPLETE if finished else _MUSIC_STATUS.get(status)
     if stage is None:
         return None
-    tracks = tuple(structure(_items(response, "sunoData"), list[Track]))
+    tracks = _each(response, "sunoData", Track)
     return TaskEvent(task_id, kind, stage, 200, "", tracks=tracks)

@@ -8,7 +8,7 @@ import ssl
 from aiohttp import web
 from aiohttp.web_protocol import RequestPayloadError
 
-from ._callbacks import CALLBACK_PREFIX, CallbackHandler
+from ._callbacks import CALLBACK_PREFIX, CallbackHandler, encode_answer
 
 log = logging.getLogger("anyint_music")
 
@@ -101,13 +101,17 @@ class CallbackReceiver:
         address = handler.client_address(request.remote, request.headers)
         if not handler.admits(address):  # before reading anything
             status, answer = await handler.handle("", b"", request.headers, address)
-            return web.json_response(answer, status=status)
+            return _json(status, answer)
         try:
             raw = await read_capped(request, handler.max_body)
         except RequestPayloadError as exc:  # e.g. a Content-Encoding the body does not match
             log.warning("refused an unreadable callback body: %s", exc)
-            return web.json_response({"status": "unreadable body"}, status=400)
+            return _json(400, encode_answer("unreadable body"))
         status, answer = await handler.handle(
             request.match_info["token"], raw, request.headers, address
         )
-        return web.json_response(answer, status=status)
+        return _json(status, answer)
+
+
+def _json(status: int, body: bytes) -> web.Response:
+    return web.Response(body=body, status=status, content_type="application/json")

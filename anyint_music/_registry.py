@@ -59,11 +59,15 @@ def usable(kind: TaskKind, event: TaskEvent) -> bool:
 def _verdict(state: TaskState, event: TaskEvent) -> Any:
     """What ``event`` means for ``state``: ``Outcome.DUPLICATE``, ``None`` (not usable, keep
     waiting), ``True`` (an intermediate stage), or the final result or exception."""
-    if state.future.done() or state.finished or any(e.stage is event.stage for e in state.history):
+    if state.future.done():
         return Outcome.DUPLICATE
-    if event.stage is Stage.ERROR:
+    stage = event.stage
+    for seen in state.history:  # a plain loop: this runs for every callback
+        if seen.stage is stage or seen.is_final:
+            return Outcome.DUPLICATE
+    if stage is Stage.ERROR:
         return TaskFailedError(event.task_id, event.code, event.message)
-    if event.stage is not Stage.COMPLETE:
+    if stage is not Stage.COMPLETE:
         return True
     result = _result(state.kind, event)
     if result is None:
@@ -366,7 +370,7 @@ class TaskRegistry:
         if state.future.done():  # the client closed meanwhile
             return
         if isinstance(outcome, BaseException):
-            state.future.set_exception(outcome)
+            state.fail(outcome)
             self.failed += 1
         else:
             state.future.set_result(outcome)
@@ -375,7 +379,8 @@ class TaskRegistry:
         if self.unwatch is not None:
             self.unwatch(state)
         self._finished[state] = time.monotonic()
-        self.prune()
+        if len(self._finished) > self._finished_max:  # the age limits: new() and housekeeping
+            self.prune()
 
     # --- housekeeping ---
 
@@ -407,7 +412,7 @@ class TaskRegistry:
                 self._max_task_age,
                 extra={"task_id": state.task_id},
             )
-            state.future.set_exception(TaskTimeoutError(state.task_id, self._max_task_age))
+            state.fail(TaskTimeoutError(state.task_id, self._max_task_age))
             self.failed += 1
             state.notify()
             self._drop(state)
@@ -431,7 +436,7 @@ class TaskRegistry:
             task.cancel()
         for state in {*self._by_token.values(), *self._by_task.values()}:
             if not state.future.done():
-                state.future.set_exception(ReceiverClosedError(state.task_id))
+                state.fail(ReceiverClosedError(state.task_id))
                 state.notify()
         self._by_token.clear()
         self._by_task.clear()

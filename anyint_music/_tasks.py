@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+from collections import deque
 from collections.abc import AsyncIterator, Generator
 from typing import Any, Generic, TypeVar
 
@@ -35,9 +37,14 @@ class TaskState:
         cls, kind: TaskKind, *, token: str | None = None, task_id: str | None = None
     ) -> TaskState:
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
-        future.add_done_callback(_mark_retrieved)
-        return cls(kind, future, loop.time(), token=token, task_id=task_id)
+        return cls(kind, loop.create_future(), loop.time(), token=token, task_id=task_id)
+
+    def fail(self, exc: BaseException) -> None:
+        """End the wait with ``exc``."""
+        self.future.set_exception(exc)
+        # Marks it retrieved: a failed task nobody awaits must not log "exception was never
+        # retrieved"; waiters still get it from result().
+        self.future.exception()
 
     @property
     def finished(self) -> bool:
@@ -54,10 +61,55 @@ class TaskState:
         return self.changed
 
 
-def _mark_retrieved(future: asyncio.Future[Any]) -> None:
-    # A failed task nobody awaits must not log "exception was never retrieved".
-    if not future.cancelled():
-        future.exception()
+class Deadlines:
+    """When pending waits give up.
+
+    asyncio keeps timers in one heap whose every push compares in Python: a real cost with
+    thousands of waits. Waits with the client's timeout end in the order they started, so they
+    go in a queue with one loop timer on its head; a deadline earlier than the queue's last one
+    gets a loop timer of its own.
+    """
+
+    # A queue this much longer than twice its live waits is compacted.
+    SLACK = 64
+
+    def __init__(self) -> None:
+        self._queue: deque[tuple[float, asyncio.Future[None]]] = deque()
+        self._timer: asyncio.TimerHandle | None = None
+        self._live = 0
+
+    def add(self, at: float, woken: asyncio.Future[None]) -> asyncio.TimerHandle | None:
+        """Wake ``woken`` at loop time ``at``. Returns the loop timer if one was needed, or
+        ``None`` for a queued wait, which must call :meth:`release` when it ends."""
+        loop = woken.get_loop()
+        queue = self._queue
+        if queue and at < queue[-1][0]:
+            return loop.call_at(at, _wake, woken)
+        queue.append((at, woken))
+        self._live += 1
+        if self._timer is None:
+            self._timer = loop.call_at(at, self._expire, loop)
+        return None
+
+    def release(self) -> None:
+        """A queued wait ended. Its entry stays until its deadline or a compaction."""
+        self._live -= 1
+        if len(self._queue) > 2 * self._live + self.SLACK:
+            self._queue = deque(e for e in self._queue if not e[1].done())
+
+    def _expire(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._timer = None
+        queue = self._queue
+        now = loop.time()
+        while queue and queue[0][0] <= now:
+            _wake(queue.popleft()[1])
+        if queue:
+            self._timer = loop.call_at(queue[0][0], self._expire, loop)
+
+
+def _wake(woken: asyncio.Future[None], _: object = None) -> None:
+    if not woken.done():
+        woken.set_result(None)
 
 
 class Task(Generic[R]):
@@ -66,9 +118,10 @@ class Task(Generic[R]):
     ``await task`` is ``await task.wait()``.
     """
 
-    def __init__(self, state: TaskState, *, timeout: float) -> None:
+    def __init__(self, state: TaskState, *, timeout: float, deadlines: Deadlines) -> None:
         self._state = state
         self._timeout = timeout
+        self._deadlines = deadlines
 
     def __repr__(self) -> str:
         status = "done" if self.done() else "pending"
@@ -110,15 +163,27 @@ class Task(Generic[R]):
             ReceiverClosedError: the client closed first.
         """
         limit = self._timeout if timeout is None else timeout
-        try:
-            async with asyncio.timeout(limit):
-                result: R = await asyncio.shield(self._state.future)
-                return result
-        except TimeoutError:
-            if self._state.future.done():  # resolved in the same loop turn as the deadline
-                done: R = self._state.future.result()
-                return done
-            raise TaskTimeoutError(self._state.task_id, limit) from None
+        future = self._state.future
+        if not future.done():
+            # A private future woken by the result or by the deadline: cheaper than timeout()
+            # plus shield(), and the shared future is never cancelled by a waiter giving up.
+            loop = asyncio.get_running_loop()
+            woken: asyncio.Future[None] = loop.create_future()
+            wake = functools.partial(_wake, woken)
+            future.add_done_callback(wake)
+            timer = self._deadlines.add(loop.time() + limit, woken)
+            try:
+                await woken
+            finally:
+                future.remove_done_callback(wake)
+                if timer is None:
+                    self._deadlines.release()
+                else:
+                    timer.cancel()
+            if not future.done():
+                raise TaskTimeoutError(self._state.task_id, limit)
+        result: R = future.result()
+        return result
 
     def __await__(self) -> Generator[Any, None, R]:
         return self.wait().__await__()

@@ -6,6 +6,7 @@ import asyncio
 import logging
 
 import pytest
+from _helpers import callback_url, complete_body, post
 
 from anyint_music import (
     AnyIntMusic,
@@ -97,6 +98,33 @@ async def test_timeout_raises_and_the_task_can_be_awaited_again(
     assert isinstance(info.value, TimeoutError)
     assert info.value.task_id == task.id
     assert len((await task.wait(timeout=10)).tracks) == 2
+
+
+async def test_waits_with_mixed_timeouts_each_end_at_their_own_deadline(
+    anyint_gateway: FakeGateway, anyint_client: AnyIntMusic
+) -> None:
+    anyint_gateway.drop_callbacks = True
+    silent = await anyint_client.submit_generate("silent", model=Model.V5)
+    answered = await anyint_client.submit_generate("answered", model=Model.V5)
+    loop = asyncio.get_running_loop()
+    long_wait = loop.create_task(silent.wait(timeout=60))
+    cancelled = loop.create_task(silent.wait(timeout=30))
+    answered_wait = loop.create_task(answered.wait(timeout=90))
+    await asyncio.sleep(0)
+    # Deadlines earlier than those already pending must not queue behind them.
+    with pytest.raises(TaskTimeoutError):
+        await asyncio.wait_for(silent.wait(timeout=0.05), 5)
+    cancelled.cancel()
+    status, _ = await post(callback_url(anyint_gateway), complete_body(answered.id))
+    assert status == 200
+    result = await asyncio.wait_for(answered_wait, 5)
+    assert result.task_id == answered.id
+    with pytest.raises(TaskTimeoutError):
+        await asyncio.wait_for(silent.wait(timeout=0.01), 5)
+    assert not long_wait.done()
+    long_wait.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled
 
 
 async def test_generate_timeout_argument(

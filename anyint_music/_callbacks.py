@@ -185,7 +185,7 @@ class CallbackHandler:
         if not self.admits(address):
             log.warning("refused a callback from %s: not in allowed_ips", address)
             return 403, "sender not allowed", None
-        state = await self.registry.lookup(token)
+        state = self.registry.get_token(token) or await self.registry.lookup(token)
         if state is None:
             return 404, "unknown callback token", None
         if raw is None or len(raw) > self.max_body:

@@ -132,7 +132,7 @@ def _lenient_hook(conv: cattrs.Converter, cls: type[T]) -> Callable[[Any, Any], 
     spellings.update(_RENAMES.get(cls, {}))
 
     def hook(obj: Any, _: Any) -> T:
-        if not isinstance(obj, Mapping):
+        if obj.__class__ is not dict and not isinstance(obj, Mapping):  # dict: skip the ABC
             raise TypeError(f"expected an object for {cls.__name__}, got {type(obj).__name__}")
         values: dict[str, Any] = {}
         extra: dict[str, Any] = {}
@@ -254,13 +254,13 @@ def _code(value: Any, default: int) -> int:
 
 def _split_envelope(body: Any) -> tuple[int, str, Mapping[str, Any]]:
     """(code, msg, inner) of a callback in the wrapped or the unwrapped form."""
-    if not isinstance(body, Mapping):
+    if body.__class__ is not dict and not isinstance(body, Mapping):  # dict: skip the ABC
         raise WireFormatError("a callback body must be a JSON object")
     if "callbackType" in body or "task_id" in body or "taskId" in body:
         inner: Any = body  # AnyInt's unwrapped example: everything at the top level
     else:
         inner = body.get("data")
-        if not isinstance(inner, Mapping):
+        if inner.__class__ is not dict and not isinstance(inner, Mapping):
             raise WireFormatError("a callback body needs a task id, at the top or under 'data'")
     msg = body.get("msg", body.get("message", ""))
     return _code(body.get("code"), 200), msg if isinstance(msg, str) else str(msg), inner

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from ._models import TaskEvent, TaskKind
-from ._registry import TaskRegistry
+from ._registry import TaskRegistry, compacted
 from ._tasks import TaskState
 
 log = logging.getLogger("anyint_music")
@@ -80,6 +80,7 @@ class Poller:
     def unschedule(self, state: TaskState) -> None:
         """Forget a finished task's first poll (its later polls are skipped when due)."""
         self._first.pop(state, None)
+        self._first = compacted(self._first)
 
     def _due(self, now: float) -> list[tuple[float, TaskState]]:
         due: list[tuple[float, TaskState]] = []

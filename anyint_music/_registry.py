@@ -12,15 +12,16 @@ import asyncio
 import enum
 import logging
 import secrets
+import sys
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from ._models import CoverResult, LyricsResult, MusicResult, Stage, TaskEvent, TaskKind
 from ._tasks import TaskState
 from .errors import ReceiverClosedError, StoreError, TaskFailedError, TaskTimeoutError
-from .stores import StoredTask, TaskStore
+from .stores import MemoryStore, StoredTask, TaskStore
 
 log = logging.getLogger("anyint_music")
 
@@ -29,6 +30,17 @@ EARLY_MAX = 16
 
 # Called with a state that should be watched by polling, and a delay (None: one interval).
 Watch = Callable[[TaskState, "float | None"], None]
+
+
+D = TypeVar("D", bound=dict[Any, Any])
+
+
+def compacted(table: D) -> D:
+    """``table``, or a copy of it when it fills only a small part of its room: a dict keeps the
+    size of its peak after entries leave, so 100,000 finished tasks would stay as empty slots."""
+    if len(table) * 400 + 1024 < sys.getsizeof(table):
+        return type(table)(table)
+    return table
 
 
 class Outcome(enum.Enum):
@@ -43,9 +55,10 @@ class Outcome(enum.Enum):
 def _result(kind: TaskKind, event: TaskEvent) -> MusicResult | LyricsResult | CoverResult | None:
     """The final result an event carries, or ``None`` when it is not usable as one."""
     if kind is TaskKind.MUSIC:
-        if event.tracks and all(t.audio_url for t in event.tracks):
-            return MusicResult(event.task_id, event.tracks)
-        return None
+        for track in event.tracks:  # a plain loop: this runs for every callback
+            if not track.audio_url:
+                return None
+        return MusicResult(event.task_id, event.tracks) if event.tracks else None
     if kind is TaskKind.LYRICS:
         return LyricsResult(event.task_id, event.variants) if event.variants else None
     return CoverResult(event.task_id, event.images) if event.images else None
@@ -105,6 +118,8 @@ class TaskRegistry:
         max_task_age: float = 86_400.0,
     ) -> None:
         self.store = store
+        # The memory store records nothing: the hot path skips its calls.
+        self._records = type(store) is not MemoryStore
         self._by_token: dict[str, TaskState] = {}
         self._by_task: dict[str, TaskState] = {}
         self._finished: OrderedDict[TaskState, float] = OrderedDict()
@@ -250,6 +265,10 @@ class TaskRegistry:
             1 for s in {*self._by_token.values(), *self._by_task.values()} if not s.future.done()
         )
 
+    def get_token(self, token: str) -> TaskState | None:
+        """The state behind ``token`` if it is in memory (no store read)."""
+        return self._by_token.get(token)
+
     def get_task(self, task_id: str) -> TaskState | None:
         return self._by_task.get(task_id)
 
@@ -304,7 +323,7 @@ class TaskRegistry:
             elif event.task_id == stored.task_id:
                 verdict = _verdict(state, event)
                 if verdict is not Outcome.DUPLICATE and verdict is not None:
-                    state.history.append(event)
+                    state.history += (event,)
                     if verdict is not True:
                         self._finish(state, verdict)
         if stored.task_id is not None and not state.future.done() and self.watch is not None:
@@ -347,15 +366,15 @@ class TaskRegistry:
             return Outcome.DUPLICATE
         if verdict is None:
             return Outcome.ACCEPTED
-        state.history.append(event)  # claims the stage before the store write yields
-        if persist and state.token is not None:
+        state.history += (event,)  # claims the stage before the store write yields
+        if persist and self._records and state.token is not None:
             try:
                 added = await self.store.add_event(state.token, event)
             except BaseException:
-                state.history.remove(event)
+                state.history = tuple(e for e in state.history if e is not event)
                 raise
             if not added:  # another worker stored this stage first; its event will come to us
-                state.history.remove(event)
+                state.history = tuple(e for e in state.history if e is not event)
                 self.duplicates += 1
                 return Outcome.DUPLICATE
         if self.on_event is not None:
@@ -378,9 +397,10 @@ class TaskRegistry:
         state.notify()
         if self.unwatch is not None:
             self.unwatch(state)
-        self._finished[state] = time.monotonic()
-        if len(self._finished) > self._finished_max:  # the age limits: new() and housekeeping
-            self.prune()
+        finished = self._finished
+        finished[state] = time.monotonic()
+        if len(finished) > self._finished_max:  # age limits are kept by new() and housekeeping
+            self._drop(finished.popitem(last=False)[0])
 
     # --- housekeeping ---
 
@@ -398,6 +418,9 @@ class TaskRegistry:
         if now >= self._next_sweep:
             self._next_sweep = now + min(60.0, self._max_task_age / 10)
             self._sweep_old(now - self._max_task_age)
+        self._by_token = compacted(self._by_token)
+        self._by_task = compacted(self._by_task)
+        self._finished = compacted(self._finished)
 
     def _sweep_old(self, born_before: float) -> None:
         old = [

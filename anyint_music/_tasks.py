@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import functools
+import contextvars
 import logging
 from collections import deque
 from collections.abc import AsyncIterator, Generator
@@ -28,7 +28,7 @@ class TaskState:
     created: float
     token: str | None = None
     task_id: str | None = None
-    history: list[TaskEvent] = attrs.Factory(list)
+    history: tuple[TaskEvent, ...] = ()  # a tuple: no allocation while a task is pending
     early: list[TaskEvent] | None = None
     changed: asyncio.Event | None = None
 
@@ -74,17 +74,17 @@ class Deadlines:
     SLACK = 64
 
     def __init__(self) -> None:
-        self._queue: deque[tuple[float, asyncio.Future[None]]] = deque()
+        self._queue: deque[tuple[float, _Woken]] = deque()
         self._timer: asyncio.TimerHandle | None = None
         self._live = 0
 
-    def add(self, at: float, woken: asyncio.Future[None]) -> asyncio.TimerHandle | None:
+    def add(self, at: float, woken: _Woken) -> asyncio.TimerHandle | None:
         """Wake ``woken`` at loop time ``at``. Returns the loop timer if one was needed, or
         ``None`` for a queued wait, which must call :meth:`release` when it ends."""
         loop = woken.get_loop()
         queue = self._queue
         if queue and at < queue[-1][0]:
-            return loop.call_at(at, _wake, woken)
+            return loop.call_at(at, woken.wake)
         queue.append((at, woken))
         self._live += 1
         if self._timer is None:
@@ -102,14 +102,23 @@ class Deadlines:
         queue = self._queue
         now = loop.time()
         while queue and queue[0][0] <= now:
-            _wake(queue.popleft()[1])
+            queue.popleft()[1].wake()
         if queue:
             self._timer = loop.call_at(queue[0][0], self._expire, loop)
 
 
-def _wake(woken: asyncio.Future[None], _: object = None) -> None:
-    if not woken.done():
-        woken.set_result(None)
+# wake() reads no context variables; passing one context spares a copy of the caller's per wait.
+_NO_CONTEXT = contextvars.Context()
+
+
+class _Woken(asyncio.Future[None]):
+    """A waiter's private future, woken by its task's result or by its deadline."""
+
+    __slots__ = ()
+
+    def wake(self, _: object = None) -> None:
+        if not self.done():
+            self.set_result(None)
 
 
 class Task(Generic[R]):
@@ -117,6 +126,8 @@ class Task(Generic[R]):
 
     ``await task`` is ``await task.wait()``.
     """
+
+    __slots__ = ("_deadlines", "_state", "_timeout")
 
     def __init__(self, state: TaskState, *, timeout: float, deadlines: Deadlines) -> None:
         self._state = state
@@ -168,14 +179,13 @@ class Task(Generic[R]):
             # A private future woken by the result or by the deadline: cheaper than timeout()
             # plus shield(), and the shared future is never cancelled by a waiter giving up.
             loop = asyncio.get_running_loop()
-            woken: asyncio.Future[None] = loop.create_future()
-            wake = functools.partial(_wake, woken)
-            future.add_done_callback(wake)
+            woken = _Woken(loop=loop)
+            future.add_done_callback(woken.wake, context=_NO_CONTEXT)
             timer = self._deadlines.add(loop.time() + limit, woken)
             try:
                 await woken
             finally:
-                future.remove_done_callback(wake)
+                future.remove_done_callback(woken.wake)
                 if timer is None:
                     self._deadlines.release()
                 else:

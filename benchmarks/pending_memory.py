@@ -20,7 +20,9 @@ and once without it (resident set size, untouched by tracemalloc's own bookkeepi
 5. ``pruned``: after ``retention`` has passed, ``registry.prune()`` (the housekeeper's job,
    run every 60 s) and a ``gc.collect()``.
 
-Bytes per task are (step - previous step) / tasks; "after prune" is compared with "base".
+Bytes per task are (step - previous step) / tasks; "after prune" is compared with "base", and
+also without the growth of asyncio's own set of live tasks, which keeps the room its 100,000
+waiters needed whatever the SDK does.
 """
 
 from __future__ import annotations
@@ -160,6 +162,7 @@ async def child(tasks: int, retention: float, sites: bool) -> dict[str, Any]:
         await asyncio.sleep(retention + 0.2)
         registry.prune()
         figures["base"] = measure()
+        figures["containers_base"] = containers(client)
         snap_base = tracemalloc.take_snapshot() if sites and tracemalloc.is_tracing() else None
 
         started = time.monotonic()
@@ -227,6 +230,15 @@ def summarise(runs: dict[str, list[dict[str, Any]]], tasks: int) -> dict[str, An
     pending = per_task(tm, "traced", "pending", "base")
     waiting = per_task(tm, "traced", "waiting", "base")
     pruned_tm = vs_base(tm, "traced")
+    # asyncio's own set of live tasks keeps the room its 100,000 waiters needed: not ours
+    asyncio_set = median(
+        (
+            f["containers_after_prune"]["asyncio.tasks._all_tasks"]
+            - f["containers_base"]["asyncio.tasks._all_tasks"]
+        )
+        / f["base"]["traced"]
+        for f in runs[tm]
+    )
     pruned_rss = vs_base(rs, "rss")
     first = runs[tm][0]
     return {
@@ -247,6 +259,7 @@ def summarise(runs: dict[str, list[dict[str, Any]]], tasks: int) -> dict[str, An
         },
         "after_prune_vs_base": {
             "traced": r(pruned_tm, 4),
+            "traced_without_asyncio_task_set": r(pruned_tm - asyncio_set, 4),
             "rss": r(pruned_rss, 4),
             "rss_after_malloc_trim": r(
                 median(
@@ -267,6 +280,7 @@ def summarise(runs: dict[str, list[dict[str, Any]]], tasks: int) -> dict[str, An
             "plus_awaiting_coroutine": waiting < TARGET_BYTES,
             "after_prune_within_10pct": {
                 "traced": pruned_tm <= TARGET_PRUNED,
+                "traced_without_asyncio_task_set": pruned_tm - asyncio_set <= TARGET_PRUNED,
                 "rss": pruned_rss <= TARGET_PRUNED,
             },
         },

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
+import tracemalloc
 
 import pytest
 from _helpers import callback_url, complete_body, post
@@ -242,3 +244,44 @@ def test_results_are_hashable_values() -> None:
     b = Track("id-1", "https://x/a.mp3")
     assert a == b
     assert len({a, b}) == 1
+
+
+async def test_memory_shrinks_back_after_a_peak_of_tasks_is_pruned() -> None:
+    async with (
+        FakeGateway(skip_stages=True, record=False) as gw,
+        AnyIntMusic(api_key=gw.api_key, base_url=gw.url, retention=0.01) as client,
+    ):
+
+        async def batch(n: int) -> None:
+            results = await asyncio.gather(
+                *(client.generate(prompt=f"s{i}", model="V5") for i in range(n))
+            )
+            assert len(results) == n
+
+        tracemalloc.start()
+        try:
+            # Every code path once, and the keep-alive connections open (each holds its last
+            # request and response).
+            await batch(200)
+            await gw.wait_idle()
+            await asyncio.sleep(0.05)
+            client._registry.prune()
+            gc.collect()
+            base = tracemalloc.take_snapshot()
+            await batch(1200)  # a peak far above the base
+            await gw.wait_idle()
+            await asyncio.sleep(0.05)
+            client._registry.prune()  # the housekeeper's job
+            gc.collect()
+            after = tracemalloc.take_snapshot()
+        finally:
+            tracemalloc.stop()
+        sdk = [
+            s
+            for s in after.compare_to(base, "lineno")
+            if "anyint_music" in str(s.traceback) and "testing" not in str(s.traceback)
+        ]
+        assert len(client._registry) == 0
+        # Tables left at their peak size keep about 80 KB. Shrunk, what remains is mostly
+        # asyncio's free list of await iterators (up to 255 of 40 B, counted at our await).
+        assert sum(s.size_diff for s in sdk) < 20_000, [str(s) for s in sdk[:5]]

@@ -420,12 +420,17 @@ class AnyIntMusic:
         if self._state is not _State.OPEN:
             raise ReceiverClosedError(task_id)
         await self._registry.bind(state, task_id)
-        log.info(
-            "submitted %s task %s",
-            path,
-            task_id,
-            extra={"task_id": task_id, "route": path, "latency": time.perf_counter() - started},
-        )
+        if log.isEnabledFor(logging.INFO):  # spare the hot path the record's extra fields
+            log.info(
+                "submitted %s task %s",
+                path,
+                task_id,
+                extra={
+                    "task_id": task_id,
+                    "route": path,
+                    "latency": time.perf_counter() - started,
+                },
+            )
         return self._handle(state)
 
     async def _run(self, submit: Awaitable[Task[R]], limit: float | None) -> R:

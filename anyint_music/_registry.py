@@ -142,10 +142,12 @@ class TaskRegistry:
 
     async def new(self, kind: TaskKind) -> TaskState:
         """A fresh state with an unguessable callback token, saved before its submit is sent."""
-        self.prune()
+        self._expire()
         state = TaskState.create(kind, token=secrets.token_urlsafe(24))
         assert state.token is not None
         self._by_token[state.token] = state
+        if not self._records:
+            return state
         try:
             await self.store.save_token(state.token, kind, time.time())
         except Exception as exc:
@@ -165,12 +167,14 @@ class TaskRegistry:
         self._by_task[task_id] = state
         assert state.token is not None
         try:
-            stored = await self.store.bind(state.token, task_id)
+            stored = await self.store.bind(state.token, task_id) if self._records else ()
         except Exception as exc:  # the task exists: keep waiting, callbacks still come here
             log.warning("could not record task %s in the store: %s", task_id, exc)
             stored = ()
         if self.watch is not None and not state.future.done():
             self.watch(state, None)
+        if state.early is None and not stored:  # the usual case: no callback came first
+            return
         held = state.early or []
         known = {(e.stage, e.task_id) for e in held}
         early = [*held, *(e for e in stored if (e.stage, e.task_id) not in known)]
@@ -405,7 +409,14 @@ class TaskRegistry:
     # --- housekeeping ---
 
     def prune(self) -> None:
-        """Forget finished tasks past retention; give up on tasks past ``max_task_age``."""
+        """Forget finished tasks past retention; give up on tasks past ``max_task_age``; shrink
+        the tables after a peak. The housekeeper runs this every minute."""
+        self._expire()
+        self._by_token = compacted(self._by_token)
+        self._by_task = compacted(self._by_task)
+        self._finished = compacted(self._finished)
+
+    def _expire(self) -> None:
         now = time.monotonic()
         cutoff = now - self._retention
         finished = self._finished
@@ -418,9 +429,6 @@ class TaskRegistry:
         if now >= self._next_sweep:
             self._next_sweep = now + min(60.0, self._max_task_age / 10)
             self._sweep_old(now - self._max_task_age)
-        self._by_token = compacted(self._by_token)
-        self._by_task = compacted(self._by_task)
-        self._finished = compacted(self._finished)
 
     def _sweep_old(self, born_before: float) -> None:
         old = [

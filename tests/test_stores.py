@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from _helpers import callback_url, post
 
-from anyint_music import AnyIntMusic, Model, TaskTimeoutError
+from anyint_music import AnyIntMusic, Model, Stage, TaskEvent, TaskKind, TaskTimeoutError
 from anyint_music.stores import MemoryStore, SQLiteStore, TaskStore
 from anyint_music.testing import FakeGateway
 
@@ -217,3 +217,99 @@ async def test_memory_returns_to_base_after_many_tasks(tmp_path: Path, store_kin
             grown = sum(s.size_diff for s in sdk)
             assert len(client._registry) == 0
             assert grown < 600 * 20, [str(s) for s in sdk[:5]]  # < 20 bytes a task left
+
+
+def _event(token: str, stage: Stage, message: str = "") -> TaskEvent:
+    return TaskEvent(f"id-{token}", TaskKind.MUSIC, stage, message=message)
+
+
+async def test_concurrent_event_writes_keep_the_first_per_stage_in_order(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "tasks.db")
+    await store.open()
+    try:
+        tokens = [f"t{i}" for i in range(200)]
+        await asyncio.gather(*(store.save_token(t, TaskKind.MUSIC, 0.0) for t in tokens))
+        # The first write commits alone; all the others queue behind it and share the next
+        # commit, so both copies of a token's `first` race inside one transaction.
+        stages = [Stage.TEXT, Stage.FIRST, Stage.FIRST, Stage.COMPLETE]
+        writes = [(t, _event(t, s, f"#{n}")) for t in tokens for n, s in enumerate(stages)]
+        writes.append(("never-saved", _event("never-saved", Stage.TEXT)))
+        async with asyncio.timeout(10):
+            added = await asyncio.gather(*(store.add_event(t, e) for t, e in writes))
+        assert added == [e.message != "#2" for _, e in writes[:-1]] + [False]
+        for token in tokens:
+            # bind reads what add_event committed, in arrival order
+            events = await store.bind(token, f"id-{token}")
+            assert [(e.stage, e.message) for e in events] == [
+                (Stage.TEXT, "#0"),
+                (Stage.FIRST, "#1"),
+                (Stage.COMPLETE, "#3"),
+            ]
+        assert await store.pending() == []  # every final event marked its task finished
+    finally:
+        await store.close()
+
+
+async def test_a_failed_commit_fails_its_whole_batch_and_the_next_one_commits(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "tasks.db"
+    store = SQLiteStore(path)
+    await store.open()
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        for token in "abcd":
+            await store.save_token(token, TaskKind.MUSIC, 0.0)
+        # A real SQLite error from inside the transaction: another connection makes the
+        # database refuse any event for token c.
+        other.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON events WHEN NEW.token = 'c' "
+            "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        )
+        async with asyncio.timeout(10):
+            # a commits alone; b, c and d queue behind it and share the failing commit
+            results = await asyncio.gather(
+                *(store.add_event(t, _event(t, Stage.COMPLETE)) for t in "abcd"),
+                return_exceptions=True,
+            )
+        assert results[0] is True
+        for failed in results[1:]:
+            assert isinstance(failed, sqlite3.IntegrityError), failed
+        for token, kept in zip("abcd", [1, 0, 0, 0], strict=True):
+            record = await store.load_token(token)
+            assert record is not None
+            assert len(record.events) == kept  # the failed batch was rolled back whole
+        other.execute("DROP TRIGGER refuse")
+        async with asyncio.timeout(10):
+            retried = await asyncio.gather(
+                *(store.add_event(t, _event(t, Stage.COMPLETE)) for t in "bcd")
+            )
+        assert retried == [True, True, True]
+    finally:
+        other.close()
+        await store.close()
+
+
+async def test_close_commits_the_event_writes_queued_before_it(tmp_path: Path) -> None:
+    path = tmp_path / "tasks.db"
+    store = SQLiteStore(path)
+    await store.open()
+    tokens = [f"t{i}" for i in range(50)]
+    for token in tokens:
+        await store.save_token(token, TaskKind.MUSIC, 0.0)
+    writes = [asyncio.create_task(store.add_event(t, _event(t, Stage.COMPLETE))) for t in tokens]
+    await asyncio.sleep(0)  # every write queued, the first one's commit under way
+    writes[-1].cancel()  # a caller gone while queued: its write is dropped, nobody else's
+    async with asyncio.timeout(10):
+        await store.close()
+    assert [w.result() for w in writes[:-1]] == [True] * (len(tokens) - 1)
+    assert writes[-1].cancelled()
+    reopened = SQLiteStore(path)
+    await reopened.open()
+    try:
+        for token in tokens:
+            record = await reopened.load_token(token)
+            assert record is not None
+            assert len(record.events) == (0 if token == tokens[-1] else 1)
+    finally:
+        await reopened.close()

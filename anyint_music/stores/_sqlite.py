@@ -9,7 +9,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from .._models import TaskEvent, TaskKind
 from ._base import EventHandler, ResyncHandler, StoredTask, event_from_json, event_to_json
@@ -36,11 +36,22 @@ CREATE TABLE IF NOT EXISTS events (
 """
 
 
+class _Write(NamedTuple):
+    """An ``add_event`` waiting for the next group commit."""
+
+    token: str
+    stage: str
+    body: str
+    final: bool
+    added: asyncio.Future[bool]
+
+
 class SQLiteStore:
     """Tokens, task ids, stages and results in a SQLite file (WAL mode).
 
-    Every write is one transaction, committed before the client answers the callback that
+    Every write is in one transaction, committed before the client answers the callback that
     caused it, so a process killed at any moment leaves either the whole write or none of it.
+    Events that arrive while a commit is under way are committed together in the next one.
     A worker restarted with the same file and the same ``public_url`` accepts the service's
     retried callbacks for its old tokens and resumes its waits (``client.pending()``).
 
@@ -54,6 +65,8 @@ class SQLiteStore:
         self.path = os.fspath(path)
         self._executor: ThreadPoolExecutor | None = None
         self._db: sqlite3.Connection | None = None
+        self._queue: list[_Write] = []
+        self._flushing: asyncio.Future[list[bool]] | None = None  # the commit under way
 
     owner_id: str | None = None
 
@@ -99,6 +112,10 @@ class SQLiteStore:
         def disconnect(db: sqlite3.Connection) -> None:
             db.close()
 
+        # Queued events were promised a commit: let them have it before the connection goes.
+        # asyncio.wait, unlike awaiting the job, neither raises its error nor cancels it.
+        while self._flushing is not None:
+            await asyncio.wait([self._flushing])
         try:
             await self._run(disconnect)
         finally:
@@ -130,31 +147,76 @@ class SQLiteStore:
         await self._run(write)
 
     async def add_event(self, token: str, event: TaskEvent) -> bool:
+        if self._executor is None:
+            raise RuntimeError("the SQLiteStore is not open")
         body = json.dumps(event_to_json(event), separators=(",", ":"))
-        final = 1 if event.is_final else 0
+        added: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Write(token, event.stage.value, body, event.is_final, added))
+        if self._flushing is None:
+            self._flush()
+        return await added
 
-        def write(db: sqlite3.Connection) -> bool:
+    def _flush(self) -> None:
+        """Commit everything queued in one transaction, on the database thread."""
+        # A caller cancelled while queued writes nothing, as its own executor job would not.
+        batch = [w for w in self._queue if not w.added.done()]
+        self._queue = []
+        self._flushing = None
+        if not batch:
+            return
+        if self._executor is None:  # closed while these were queued
+            for w in batch:
+                w.added.set_exception(RuntimeError("the SQLiteStore is not open"))
+            return
+        rows = [(w.token, w.stage, w.body, w.final) for w in batch]  # no futures off the loop
+        job = asyncio.get_running_loop().run_in_executor(self._executor, lambda: self._commit(rows))
+        job.add_done_callback(lambda done: self._flushed(batch, done))
+        self._flushing = job
+
+    def _flushed(self, batch: list[_Write], job: asyncio.Future[list[bool]]) -> None:
+        if job.cancelled():  # nobody cancels the job; if it ever is, nobody must hang
+            for w in batch:
+                w.added.cancel()
+        elif (error := job.exception()) is not None:
+            for w in batch:
+                if not w.added.done():
+                    w.added.set_exception(error)
+        else:
+            for w, added in zip(batch, job.result(), strict=True):
+                if not w.added.done():
+                    w.added.set_result(added)
+        self._flush()  # what was queued meanwhile
+
+    def _commit(self, rows: list[tuple[str, str, str, bool]]) -> list[bool]:
+        db = self._db
+        assert db is not None
+        try:
             db.execute("BEGIN IMMEDIATE")
-            try:
-                cur = db.execute(
-                    "INSERT OR IGNORE INTO events (token, stage, seq, body) SELECT ?, ?, "
-                    "(SELECT COUNT(*) FROM events WHERE token = ?), ? "
-                    "WHERE EXISTS (SELECT 1 FROM tasks WHERE token = ?)",
-                    (token, event.stage.value, token, body, token),
-                )
-                added = cur.rowcount == 1
-                if added and final:
-                    db.execute(
-                        "UPDATE tasks SET finished = 1, finished_at = ? WHERE token = ?",
-                        (time.time(), token),
-                    )
-                db.execute("COMMIT")
-            except BaseException:
+            # In order, in one transaction: a second event for a stage sees the first one, and
+            # the seq of each counts the events before it.
+            added = [self._insert(db, *row) for row in rows]
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:  # some errors (disk full, I/O) have rolled back already
                 db.execute("ROLLBACK")
-                raise
-            return added
+            raise
+        return added
 
-        return await self._run(write)
+    @staticmethod
+    def _insert(db: sqlite3.Connection, token: str, stage: str, body: str, final: bool) -> bool:
+        cur = db.execute(
+            "INSERT OR IGNORE INTO events (token, stage, seq, body) SELECT ?, ?, "
+            "(SELECT COUNT(*) FROM events WHERE token = ?), ? "
+            "WHERE EXISTS (SELECT 1 FROM tasks WHERE token = ?)",
+            (token, stage, token, body, token),
+        )
+        added = cur.rowcount == 1
+        if added and final:
+            db.execute(
+                "UPDATE tasks SET finished = 1, finished_at = ? WHERE token = ?",
+                (time.time(), token),
+            )
+        return added
 
     @staticmethod
     def _load(db: sqlite3.Connection, where: str, key: str) -> StoredTask | None:

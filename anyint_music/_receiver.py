@@ -114,4 +114,4 @@ class CallbackReceiver:
 
 
 def _json(status: int, body: bytes) -> web.Response:
-    return web.Response(body=body, status=status, content_type="application/json")
+    return web.Response(body=body, status=status, content_type="application/json", charset="utf-8")

@@ -352,6 +352,11 @@ class TaskRegistry:
                 state.early = [*(state.early or []), event]
                 state.notify()
                 return Outcome.ACCEPTED
+            # The submit answered while the event was being stored: bind() may not have seen
+            # it in the store, so it is applied here (already stored: no second write).
+            persist = False
+        else:
+            persist = True
         if event.task_id != state.task_id:
             log.warning(
                 "refused a callback for task %s on the token of task %s",
@@ -360,7 +365,7 @@ class TaskRegistry:
                 extra={"task_id": state.task_id},
             )
             return Outcome.MISMATCH
-        return await self.apply(state, event)
+        return await self.apply(state, event, persist=persist)
 
     async def apply(self, state: TaskState, event: TaskEvent, *, persist: bool = True) -> Outcome:
         """Record ``event`` on ``state`` (and in the store); resolve the wait when it is final."""

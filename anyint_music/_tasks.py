@@ -12,7 +12,7 @@ from typing import Any, Generic, TypeVar
 import attrs
 
 from ._models import Stage, TaskEvent, TaskKind
-from .errors import ReceiverClosedError, TaskTimeoutError
+from .errors import InvalidRequestError, ReceiverClosedError, TaskTimeoutError
 
 log = logging.getLogger("anyint_music")
 
@@ -77,6 +77,9 @@ class Deadlines:
         self._queue: deque[tuple[float, _Woken]] = deque()
         self._timer: asyncio.TimerHandle | None = None
         self._live = 0
+        # wake() reads no context variables: one context for all of them spares a copy of the
+        # caller's per wait. One per client, as a context is entered by one thread at a time.
+        self.context = contextvars.Context()
 
     def add(self, at: float, woken: _Woken) -> asyncio.TimerHandle | None:
         """Wake ``woken`` at loop time ``at``. Returns the loop timer if one was needed, or
@@ -87,7 +90,10 @@ class Deadlines:
             return loop.call_at(at, woken.wake)
         queue.append((at, woken))
         self._live += 1
-        if self._timer is None:
+        # The timer may still be set for a head that a compaction removed.
+        if self._timer is None or at < self._timer.when():
+            if self._timer is not None:
+                self._timer.cancel()
             self._timer = loop.call_at(at, self._expire, loop)
         return None
 
@@ -107,10 +113,6 @@ class Deadlines:
             self._timer = loop.call_at(queue[0][0], self._expire, loop)
 
 
-# wake() reads no context variables; passing one context spares a copy of the caller's per wait.
-_NO_CONTEXT = contextvars.Context()
-
-
 class _Woken(asyncio.Future[None]):
     """A waiter's private future, woken by its task's result or by its deadline."""
 
@@ -127,7 +129,7 @@ class Task(Generic[R]):
     ``await task`` is ``await task.wait()``.
     """
 
-    __slots__ = ("_deadlines", "_state", "_timeout")
+    __slots__ = ("__weakref__", "_deadlines", "_state", "_timeout")
 
     def __init__(self, state: TaskState, *, timeout: float, deadlines: Deadlines) -> None:
         self._state = state
@@ -174,13 +176,17 @@ class Task(Generic[R]):
             ReceiverClosedError: the client closed first.
         """
         limit = self._timeout if timeout is None else timeout
+        if not limit >= 0:  # NaN too
+            raise InvalidRequestError(
+                f"timeout must be a number of seconds >= 0, got {limit!r}", field="timeout"
+            )
         future = self._state.future
         if not future.done():
             # A private future woken by the result or by the deadline: cheaper than timeout()
             # plus shield(), and the shared future is never cancelled by a waiter giving up.
             loop = asyncio.get_running_loop()
             woken = _Woken(loop=loop)
-            future.add_done_callback(woken.wake, context=_NO_CONTEXT)
+            future.add_done_callback(woken.wake, context=self._deadlines.context)
             timer = self._deadlines.add(loop.time() + limit, woken)
             try:
                 await woken

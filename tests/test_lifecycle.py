@@ -14,6 +14,7 @@ from anyint_music import (
     AnyIntMusic,
     ClientClosedError,
     ConfigurationError,
+    InvalidRequestError,
     Model,
     MusicResult,
     ReceiverClosedError,
@@ -127,6 +128,29 @@ async def test_waits_with_mixed_timeouts_each_end_at_their_own_deadline(
     long_wait.cancel()
     with pytest.raises(asyncio.CancelledError):
         await cancelled
+
+
+async def test_a_short_wait_times_out_after_many_long_ones_resolved_together(
+    anyint_gateway: FakeGateway, anyint_client: AnyIntMusic
+) -> None:
+    anyint_gateway.drop_callbacks = True
+    answered = await anyint_client.submit_generate("answered", model=Model.V5)
+    silent = await anyint_client.submit_generate("silent", model=Model.V5)
+    loop = asyncio.get_running_loop()
+    long_waits = [loop.create_task(answered.wait(timeout=600)) for _ in range(100)]
+    await asyncio.sleep(0)
+    status, _ = await post(callback_url(anyint_gateway, 0), complete_body(answered.id))
+    assert status == 200
+    assert len(await asyncio.wait_for(asyncio.gather(*long_waits), 5)) == 100
+    # Their deadlines, 600 s out, must not hold back a later, shorter one.
+    with pytest.raises(TaskTimeoutError):
+        await asyncio.wait_for(silent.wait(timeout=0.05), 5)
+
+
+async def test_a_nan_timeout_is_refused(anyint_client: AnyIntMusic) -> None:
+    task = await anyint_client.submit_generate("x", model=Model.V5)
+    with pytest.raises(InvalidRequestError, match="timeout"):
+        await task.wait(timeout=float("nan"))
 
 
 async def test_generate_timeout_argument(

@@ -14,7 +14,17 @@ from pathlib import Path
 import pytest
 from _helpers import callback_url, post
 
-from anyint_music import AnyIntMusic, Model, Stage, TaskEvent, TaskKind, TaskTimeoutError
+from anyint_music import (
+    AnyIntMusic,
+    Model,
+    MusicResult,
+    Stage,
+    TaskEvent,
+    TaskKind,
+    TaskTimeoutError,
+    Track,
+)
+from anyint_music._registry import TaskRegistry
 from anyint_music.stores import MemoryStore, SQLiteStore, TaskStore
 from anyint_music.testing import FakeGateway
 
@@ -250,7 +260,7 @@ async def test_concurrent_event_writes_keep_the_first_per_stage_in_order(tmp_pat
         await store.close()
 
 
-async def test_a_failed_commit_fails_its_whole_batch_and_the_next_one_commits(
+async def test_a_row_the_database_refuses_fails_only_its_own_caller(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "tasks.db"
@@ -267,24 +277,23 @@ async def test_a_failed_commit_fails_its_whole_batch_and_the_next_one_commits(
             "BEGIN SELECT RAISE(ABORT, 'refused'); END"
         )
         async with asyncio.timeout(10):
-            # a commits alone; b, c and d queue behind it and share the failing commit
+            # a commits alone; b, c and d queue behind it and share a commit that c fails
             results = await asyncio.gather(
                 *(store.add_event(t, _event(t, Stage.COMPLETE)) for t in "abcd"),
                 return_exceptions=True,
             )
         assert results[0] is True
-        for failed in results[1:]:
-            assert isinstance(failed, sqlite3.IntegrityError), failed
-        for token, kept in zip("abcd", [1, 0, 0, 0], strict=True):
+        assert results[1] is True
+        assert isinstance(results[2], sqlite3.IntegrityError), results[2]
+        assert results[3] is True
+        for token, kept in zip("abcd", [1, 1, 0, 1], strict=True):
             record = await store.load_token(token)
             assert record is not None
-            assert len(record.events) == kept  # the failed batch was rolled back whole
+            assert len(record.events) == kept
         other.execute("DROP TRIGGER refuse")
         async with asyncio.timeout(10):
-            retried = await asyncio.gather(
-                *(store.add_event(t, _event(t, Stage.COMPLETE)) for t in "bcd")
-            )
-        assert retried == [True, True, True]
+            retried = await store.add_event("c", _event("c", Stage.COMPLETE))
+        assert retried is True
     finally:
         other.close()
         await store.close()
@@ -313,3 +322,39 @@ async def test_close_commits_the_event_writes_queued_before_it(tmp_path: Path) -
             assert len(record.events) == (0 if token == tokens[-1] else 1)
     finally:
         await reopened.close()
+
+
+async def test_an_early_callback_stored_while_the_submit_answers_still_ends_the_wait(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "tasks.db"
+    store = SQLiteStore(path)
+    await store.open()
+    registry = TaskRegistry(store)
+    blocker = sqlite3.connect(path, isolation_level=None)
+    try:
+        other = await registry.new(TaskKind.MUSIC)
+        await registry.bind(other, "task-other")
+        state = await registry.new(TaskKind.MUSIC)
+        track = Track("a1", audio_url="https://files.example.test/a1.mp3")
+        complete = TaskEvent("task-x", TaskKind.MUSIC, Stage.COMPLETE, tracks=(track,))
+        blocker.execute("BEGIN IMMEDIATE")  # the store's next commit waits for this lock
+        loop = asyncio.get_running_loop()
+        text = TaskEvent("task-other", TaskKind.MUSIC, Stage.TEXT)
+        first = loop.create_task(registry.deliver(other, text))
+        await asyncio.sleep(0)  # its commit is under way (waiting for the lock)
+        early = loop.create_task(registry.deliver(state, complete))  # queued for the next one
+        await asyncio.sleep(0)
+        # The submit answers now: bind's read of the store runs before the early event's commit.
+        bound = loop.create_task(registry.bind(state, "task-x"))
+        await asyncio.sleep(0)
+        blocker.execute("COMMIT")
+        async with asyncio.timeout(10):
+            await asyncio.gather(first, early, bound)
+            result = await asyncio.shield(state.future)
+        assert isinstance(result, MusicResult)
+        assert result.task_id == "task-x"
+    finally:
+        blocker.close()
+        registry.close()
+        await store.close()

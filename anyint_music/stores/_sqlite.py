@@ -51,7 +51,8 @@ class SQLiteStore:
 
     Every write is in one transaction, committed before the client answers the callback that
     caused it, so a process killed at any moment leaves either the whole write or none of it.
-    Events that arrive while a commit is under way are committed together in the next one.
+    Events that arrive while a commit is under way are committed together in the next one; a
+    row the database refuses fails only its own write.
     A worker restarted with the same file and the same ``public_url`` accepts the service's
     retried callbacks for its old tokens and resumes its waits (``client.pending()``).
 
@@ -66,7 +67,7 @@ class SQLiteStore:
         self._executor: ThreadPoolExecutor | None = None
         self._db: sqlite3.Connection | None = None
         self._queue: list[_Write] = []
-        self._flushing: asyncio.Future[list[bool]] | None = None  # the commit under way
+        self._flushing: asyncio.Future[list[bool | Exception]] | None = None  # under way
 
     owner_id: str | None = None
 
@@ -173,7 +174,7 @@ class SQLiteStore:
         job.add_done_callback(lambda done: self._flushed(batch, done))
         self._flushing = job
 
-    def _flushed(self, batch: list[_Write], job: asyncio.Future[list[bool]]) -> None:
+    def _flushed(self, batch: list[_Write], job: asyncio.Future[list[bool | Exception]]) -> None:
         if job.cancelled():  # nobody cancels the job; if it ever is, nobody must hang
             for w in batch:
                 w.added.cancel()
@@ -182,18 +183,37 @@ class SQLiteStore:
                 if not w.added.done():
                     w.added.set_exception(error)
         else:
-            for w, added in zip(batch, job.result(), strict=True):
-                if not w.added.done():
-                    w.added.set_result(added)
+            for w, outcome in zip(batch, job.result(), strict=True):
+                if w.added.done():
+                    continue
+                if isinstance(outcome, Exception):
+                    w.added.set_exception(outcome)
+                else:
+                    w.added.set_result(outcome)
         self._flush()  # what was queued meanwhile
 
-    def _commit(self, rows: list[tuple[str, str, str, bool]]) -> list[bool]:
+    def _commit(self, rows: list[tuple[str, str, str, bool]]) -> list[bool | Exception]:
+        try:
+            # In order, in one transaction: a second event for a stage sees the first one, and
+            # the seq of each counts the events before it.
+            return list(self._transaction(rows))
+        except sqlite3.Error:
+            if len(rows) == 1:
+                raise
+        # One bad row must not fail the others: each again in its own transaction.
+        outcomes: list[bool | Exception] = []
+        for row in rows:
+            try:
+                outcomes.extend(self._transaction([row]))
+            except sqlite3.Error as exc:
+                outcomes.append(exc)
+        return outcomes
+
+    def _transaction(self, rows: list[tuple[str, str, str, bool]]) -> list[bool]:
         db = self._db
         assert db is not None
         try:
             db.execute("BEGIN IMMEDIATE")
-            # In order, in one transaction: a second event for a stage sees the first one, and
-            # the seq of each counts the events before it.
             added = [self._insert(db, *row) for row in rows]
             db.execute("COMMIT")
         except BaseException:

@@ -117,7 +117,9 @@ def _lenient_hook(conv: cattrs.Converter, cls: type[T]) -> Callable[[Any, Any], 
     required = frozenset(f.name for f in fields if f.default is attrs.NOTHING)
     spellings: dict[str, str] = {}
     hooks: dict[str, tuple[Callable[[Any, Any], Any], Any]] = {}
-    strings: set[str] = set()  # fields where a JSON string is taken as it is, with no hook call
+    # Fields where a JSON string (or a finite float) is taken as it is, with no hook call.
+    strings: set[str] = set()
+    floats: set[str] = set()
     for f in fields:
         if f.name == "extra":
             continue
@@ -128,6 +130,8 @@ def _lenient_hook(conv: cattrs.Converter, cls: type[T]) -> Callable[[Any, Any], 
         hooks[f.name] = (conv.get_structure_hook(kind), kind)
         if kind is str:
             strings.add(f.name)
+        elif kind is float:
+            floats.add(f.name)
         spellings[f.name] = spellings[_camel(f.name)] = f.name
     spellings.update(_RENAMES.get(cls, {}))
 
@@ -145,6 +149,9 @@ def _lenient_hook(conv: cattrs.Converter, cls: type[T]) -> Callable[[Any, Any], 
                     extra[key] = value
                 continue
             if value.__class__ is str and name in strings:
+                values[name] = value
+                continue
+            if value.__class__ is float and name in floats and value - value == 0.0:  # finite
                 values[name] = value
                 continue
             if value is None and name not in required:
@@ -279,7 +286,7 @@ def _each(inner: Mapping[str, Any], key: str, cls: type[T]) -> tuple[T, ...]:
     """``inner[key]`` (a list or null) structured item by item as ``cls``."""
     # The item hook is called directly: this runs for every callback, and the generic list
     # structuring adds nothing but its own overhead.
-    hook = _converter.get_structure_hook(cls)
+    hook = _item_hooks.get(cls) or _converter.get_structure_hook(cls)
     out: list[T] = []
     for index, item in enumerate(_items(inner, key)):
         try:
@@ -289,6 +296,9 @@ def _each(inner: Mapping[str, Any], key: str, cls: type[T]) -> tuple[T, ...]:
     return tuple(out)
 
 
+_item_hooks: dict[type, Callable[[Any, Any], Any]] = {
+    cls: _converter.get_structure_hook(cls) for cls in (Track, LyricVariant, str)
+}
 _FAILED_TYPES = frozenset({"error", "failed"})
 _MUSIC_STAGES = {"text": Stage.TEXT, "first": Stage.FIRST, "complete": Stage.COMPLETE}
 

@@ -79,8 +79,9 @@ class Poller:
 
     def unschedule(self, state: TaskState) -> None:
         """Forget a finished task's first poll (its later polls are skipped when due)."""
-        self._first.pop(state, None)
-        self._first = compacted(self._first)
+        first = self._first
+        if first.pop(state, None) is not None and not first:
+            self._first = compacted(first)  # drained: let go of the room a peak needed
 
     def _due(self, now: float) -> list[tuple[float, TaskState]]:
         due: list[tuple[float, TaskState]] = []

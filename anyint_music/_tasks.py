@@ -74,21 +74,22 @@ class Deadlines:
     SLACK = 64
 
     def __init__(self) -> None:
-        self._queue: deque[tuple[float, _Woken]] = deque()
+        self._queue: deque[_Woken] = deque()
         self._timer: asyncio.TimerHandle | None = None
         self._live = 0
-        # wake() reads no context variables: one context for all of them spares a copy of the
+        # A wake-up reads no context variables: one context for all of them spares a copy of the
         # caller's per wait. One per client, as a context is entered by one thread at a time.
         self.context = contextvars.Context()
 
-    def add(self, at: float, woken: _Woken) -> asyncio.TimerHandle | None:
-        """Wake ``woken`` at loop time ``at``. Returns the loop timer if one was needed, or
+    def add(self, woken: _Woken) -> asyncio.TimerHandle | None:
+        """Wake ``woken`` at its loop time ``at``. Returns the loop timer if one was needed, or
         ``None`` for a queued wait, which must call :meth:`release` when it ends."""
         loop = woken.get_loop()
         queue = self._queue
-        if queue and at < queue[-1][0]:
-            return loop.call_at(at, woken.wake)
-        queue.append((at, woken))
+        at = woken.at
+        if queue and at < queue[-1].at:
+            return loop.call_at(at, woken)
+        queue.append(woken)
         self._live += 1
         # The timer may still be set for a head that a compaction removed.
         if self._timer is None or at < self._timer.when():
@@ -101,24 +102,29 @@ class Deadlines:
         """A queued wait ended. Its entry stays until its deadline or a compaction."""
         self._live -= 1
         if len(self._queue) > 2 * self._live + self.SLACK:
-            self._queue = deque(e for e in self._queue if not e[1].done())
+            self._queue = deque(w for w in self._queue if not w.done())
 
     def _expire(self, loop: asyncio.AbstractEventLoop) -> None:
         self._timer = None
         queue = self._queue
         now = loop.time()
-        while queue and queue[0][0] <= now:
-            queue.popleft()[1].wake()
+        while queue and queue[0].at <= now:
+            queue.popleft()()
         if queue:
-            self._timer = loop.call_at(queue[0][0], self._expire, loop)
+            self._timer = loop.call_at(queue[0].at, self._expire, loop)
 
 
 class _Woken(asyncio.Future[None]):
-    """A waiter's private future, woken by its task's result or by its deadline."""
+    """A waiter's private future, woken by its task's result or by its deadline (loop time
+    ``at``). It is itself the callback of both, which spares a bound method per wait."""
 
-    __slots__ = ()
+    __slots__ = ("at",)
 
-    def wake(self, _: object = None) -> None:
+    def __init__(self, *, loop: asyncio.AbstractEventLoop, at: float) -> None:
+        super().__init__(loop=loop)
+        self.at = at
+
+    def __call__(self, _: object = None) -> None:
         if not self.done():
             self.set_result(None)
 
@@ -185,13 +191,13 @@ class Task(Generic[R]):
             # A private future woken by the result or by the deadline: cheaper than timeout()
             # plus shield(), and the shared future is never cancelled by a waiter giving up.
             loop = asyncio.get_running_loop()
-            woken = _Woken(loop=loop)
-            future.add_done_callback(woken.wake, context=self._deadlines.context)
-            timer = self._deadlines.add(loop.time() + limit, woken)
+            woken = _Woken(loop=loop, at=loop.time() + limit)
+            future.add_done_callback(woken, context=self._deadlines.context)
+            timer = self._deadlines.add(woken)
             try:
                 await woken
             finally:
-                future.remove_done_callback(woken.wake)
+                future.remove_done_callback(woken)
                 if timer is None:
                     self._deadlines.release()
                 else:

@@ -180,6 +180,7 @@ class Task(Generic[R]):
             TaskFailedError: the service reported a failure.
             TaskTimeoutError: no final result within ``timeout``.
             ReceiverClosedError: the client closed first.
+            InvalidRequestError: ``timeout`` is negative or not a number.
         """
         limit = self._timeout if timeout is None else timeout
         if not limit >= 0:  # NaN too

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from typing import Any
 
 import aiohttp
@@ -56,3 +57,20 @@ def complete_body(task_id: str, *, prefix: str = "t") -> dict[str, Any]:
         "msg": "ok",
         "data": {"callbackType": "complete", "task_id": task_id, "data": tracks},
     }
+
+
+# asyncio keeps up to 255 freed await iterators (40 B each) for reuse. Which of them tracemalloc
+# counts depends on earlier tests; it counts them where they were made: at an SDK await.
+FUTURE_ITER_FREE_LIST = 255 * 40
+
+
+def sdk_growth(
+    base: tracemalloc.Snapshot, after: tracemalloc.Snapshot, key: str = "lineno"
+) -> list[tracemalloc.StatisticDiff]:
+    """What the client's own code allocated between two snapshots and still holds (the
+    simulator keeps every task it made, by design, so it is left out)."""
+    return [
+        s
+        for s in after.compare_to(base, key)
+        if "anyint_music" in str(s.traceback) and "testing" not in str(s.traceback)
+    ]

@@ -32,7 +32,7 @@ from . import (
     __version__,
 )
 from . import _cli_commands as commands
-from ._cli_output import CommandError, Output
+from ._cli_output import CommandError, Output, visible
 from ._cli_session import Session, read_text
 from ._cli_simulate import simulate
 from .testing import simulated_client
@@ -82,6 +82,16 @@ def _not_negative(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
     if not value >= 0:
         raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
+    return value
+
+
+def _byte_count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number of bytes: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
     return value
 
 
@@ -218,7 +228,16 @@ def build_parser() -> argparse.ArgumentParser:
     down = command("download", "save result files by URL (resumes an interrupted download)")
     down.add_argument("urls", nargs="+", metavar="URL", help="a track's audio_url, an image URL")
     down.add_argument(
-        "--out", default=".", metavar="PATH", help="a directory (default: here) or a file name"
+        "--out",
+        default=".",
+        metavar="PATH",
+        help="a directory (default: here; a new one if PATH ends in /) or a file name",
+    )
+    down.add_argument(
+        "--max-bytes",
+        type=_byte_count,
+        metavar="N",
+        help="refuse a file larger than N bytes (default: no limit)",
     )
 
     sim = command("simulate", "run the simulator as a server for apps in any language")
@@ -289,20 +308,23 @@ async def _run(args: argparse.Namespace, out: Output) -> None:
         if args.command == "simulate":
             await simulate(args, out)
             return
-        if args.command == "download":
-            # Result files live on other hosts: no API key, no client, no receiver.
-            timeout = aiohttp.ClientTimeout(sock_read=60)
-            async with aiohttp.ClientSession(timeout=timeout) as http:
+        # Result files live on other hosts: fetched on a session without the API key.
+        timeout = aiohttp.ClientTimeout(sock_read=60)
+        async with aiohttp.ClientSession(timeout=timeout) as http:
+            if args.command == "download":
+                # No client, no receiver, no key.
                 await commands.download(Session(None, out, args.timeout, http=http), args)
-            return
-        async with _client(args) as client:
-            if args.simulate:
-                out.say("Using the built-in simulator: nothing is sent to AnyInt; files are tiny.")
-            session = Session(client, out, args.timeout)
-            if args.command == "timestamps":
-                await commands.timestamps(session, args, explicit_json=args.json)
-            else:
-                await getattr(commands, args.command)(session, args)
+                return
+            async with _client(args) as client:
+                if args.simulate:
+                    out.say(
+                        "Using the built-in simulator: nothing is sent to AnyInt; files are tiny."
+                    )
+                session = Session(client, out, args.timeout, http=http)
+                if args.command == "timestamps":
+                    await commands.timestamps(session, args, explicit_json=args.json)
+                else:
+                    await getattr(commands, args.command)(session, args)
 
 
 def _classify(exc: BaseException, args: argparse.Namespace) -> tuple[int, str]:
@@ -339,6 +361,13 @@ def _classify(exc: BaseException, args: argparse.Namespace) -> tuple[int, str]:
     )
 
 
+class _Visible(logging.Formatter):
+    """--debug log lines, with text from the network made safe for the terminal."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return visible(super().format(record), lines=True)
+
+
 class _ToOutput(logging.Handler):
     def __init__(self, out: Output) -> None:
         super().__init__(logging.WARNING)
@@ -351,11 +380,9 @@ class _ToOutput(logging.Handler):
 def _configure_logging(out: Output, debug: bool) -> None:
     logger = logging.getLogger("anyint_music")
     if debug:
-        logging.basicConfig(
-            level=logging.DEBUG,
-            stream=sys.stderr,
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        )
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(_Visible("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logging.basicConfig(level=logging.DEBUG, handlers=[handler])
         return
     logger.addHandler(_ToOutput(out))
     logger.setLevel(logging.WARNING)
@@ -391,7 +418,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         code, message = _classify(exc, args)
         if args.debug:
-            traceback.print_exc(file=sys.stderr)
+            sys.stderr.write(visible(traceback.format_exc(), lines=True))
         out.error(type(exc).__name__, message, code)
         return code
     return EXIT_OK

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from . import CoverResult, LyricsResult, MusicResult, TimestampedLyrics
-from ._cli_output import CommandError, clock
+from ._cli_output import CommandError, clock, json_text
 from ._cli_session import Session, folder, image_suffix, slug, track_json
+from ._download import safe_filename
 
 
 def _prepare_out(args: argparse.Namespace) -> None:
@@ -32,7 +32,7 @@ def _download_dest(out: str, *, many: bool) -> Path:
 
 def _output_file(path: Path, args: argparse.Namespace) -> Path:
     if path.is_dir():
-        return path / f"{slug(args.audio_id)}.{args.format}"
+        return path / safe_filename(f"{slug(args.audio_id)}.{args.format}")
     return path
 
 
@@ -106,9 +106,9 @@ async def lyrics(session: Session, args: argparse.Namespace) -> None:
     for number, variant in enumerate(usable, 1):
         session.out.say()
         session.out.say(f"--- {number}. {variant.title or 'Untitled'} ---")
-        session.out.say(variant.text)
+        session.out.say(variant.text, lines=True)
         if args.out:
-            name = f"{slug(variant.title, 'lyrics')}-{number}.txt"
+            name = safe_filename(f"{slug(variant.title, 'lyrics')}-{number}.txt")
             session.write(folder(Path(args.out)) / name, variant.text + "\n", "lyrics")
     session.out.say()
     session.done(
@@ -139,7 +139,7 @@ async def cover(session: Session, args: argparse.Namespace) -> None:
         where = folder(Path(args.out))
         for number, url in enumerate(result.images, 1):
             name = f"cover-{slug(args.task_id)[:8]}-{number}{image_suffix(url)}"
-            await session.download(url, where / name, f"cover {number}", "image")
+            await session.download(url, where, f"cover {number}", "image", name=name)
     session.done("done", task_id=result.task_id, images=list(result.images))
 
 
@@ -150,7 +150,7 @@ async def download(session: Session, args: argparse.Namespace) -> None:
             raise CommandError(f"not an http(s) URL: {url!r}", 2)
     dest = _download_dest(args.out, many=len(args.urls) > 1)
     for number, url in enumerate(args.urls, 1):
-        await session.download(url, dest, f"file {number}", "file")
+        await session.download(url, dest, f"file {number}", "file", max_bytes=args.max_bytes)
     session.done(f"done           {len(args.urls)} files")
 
 
@@ -173,7 +173,7 @@ def render_timestamps(timed: TimestampedLyrics, fmt: str, *, word_level: bool = 
             for line in timed.lines()
         ],
     }
-    return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+    return json_text(document, indent=2) + "\n"
 
 
 async def timestamps(session: Session, args: argparse.Namespace, explicit_json: bool) -> None:

@@ -4,12 +4,18 @@ On a terminal, each event is one permanent line prefixed with the elapsed time, 
 status line below them (a spinner while waiting, a bar while downloading) is redrawn in place.
 Otherwise every event is one JSON object per line on stdout, flushed at once, and the live line
 is never drawn.
+
+Text from the network (titles, styles, ids, URLs, failure messages) may hold terminal escape
+sequences or characters stdout cannot encode, so everything written passes :func:`visible`
+(terminal) or :func:`json_text` (JSON lines) on its way out: no byte from the network can move
+the cursor, retitle the window or abort the run.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 import shutil
 import sys
 import time
@@ -19,6 +25,38 @@ from typing import Any, TextIO
 _SPINNER_UNICODE = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 _SPINNER_ASCII = "|/-\\"
 _CLEAR = "\r\x1b[K"
+
+# C0 and C1 controls (ESC starts CSI/OSC sequences; C1 0x9b and 0x9d are CSI and OSC on their
+# own), lone surrogates (stdout cannot encode them), line separators and bidi controls (they
+# reorder what is shown).
+_RISKY = "\x7f-\x9f\ud800-\udfff\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069"
+_UNSAFE = re.compile(f"[\x00-\x1f{_RISKY}]")
+# json.dumps(ensure_ascii=False) escapes C0 controls itself but leaves these raw.
+_JSON_UNSAFE = re.compile(f"[{_RISKY}]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def visible(text: str, *, lines: bool = False) -> str:
+    """``text`` safe to print: control characters and the like shown as ``\\x1b``-style escapes.
+
+    Args:
+        text: anything, typically holding text from the network.
+        lines: keep newlines and tabs (a multi-line document such as lyrics).
+    """
+    if lines:
+        return _UNSAFE.sub(lambda m: m.group() if m.group() in "\n\t" else _escape(m), text)
+    return _UNSAFE.sub(_escape, text)
+
+
+def json_text(value: Any, *, indent: int | None = None) -> str:
+    """``value`` as JSON that decodes to exactly ``value`` and is safe to print and encode."""
+    text = json.dumps(value, ensure_ascii=False, indent=indent)
+    # A \uXXXX escape decodes back to the very same character, lone surrogates included.
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 class CommandError(Exception):
@@ -81,20 +119,25 @@ class Output:
         """Report one event: ``text`` on a terminal (skipped when ``None``), else a JSON line."""
         if self.json_lines:
             record = {"event": event, **fields, "elapsed": round(self.elapsed, 2)}
-            self._out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            self._out.write(json_text(record) + "\n")
             self._out.flush()
         elif text is not None:
-            self._line(f"{self.elapsed:6.1f}s  {text}")
+            self._line(f"{self.elapsed:6.1f}s  {visible(text)}")
 
-    def say(self, text: str = "") -> None:
-        """A plain line on a terminal (results, listings); nothing in JSON mode."""
+    def say(self, text: str = "", *, lines: bool = False) -> None:
+        """A plain line on a terminal (results, listings); nothing in JSON mode.
+
+        ``lines`` keeps the newlines of a multi-line text (lyrics); else a newline from the
+        network is shown as ``\\x0a`` and cannot fake a line of its own.
+        """
         if not self.json_lines:
-            self._line(text)
+            self._line(visible(text, lines=lines))
 
     def raw(self, text: str) -> None:
-        """Write ``text`` to stdout as it is (a document that is the command's output)."""
+        """Write ``text`` to stdout (a document that is the command's output), its lines and
+        tabs as they are and any other control character made visible."""
         self._erase()
-        self._out.write(text)
+        self._out.write(visible(text, lines=True))
         self._out.flush()
 
     def notice(self, message: str) -> None:
@@ -102,13 +145,13 @@ class Output:
         if self.json_lines:
             self.emit("notice", message=message)
         else:
-            self._line(f"note: {message}", stream=self._err)
+            self._line(f"note: {visible(message)}", stream=self._err)
 
     def error(self, kind: str, message: str, exit_code: int) -> None:
         """The one line a failed command ends with (stderr), plus its JSON event."""
         if self.json_lines:
             self.emit("error", type=kind, message=message, exit=exit_code)
-        self._line(f"error: {message}", stream=self._err)
+        self._line(f"error: {visible(message)}", stream=self._err)
 
     def _line(self, text: str, *, stream: TextIO | None = None) -> None:
         self._erase()
@@ -172,7 +215,7 @@ class Output:
             return
         width = shutil.get_terminal_size((80, 24)).columns
         # A line wider than the terminal would wrap, and "\r" could not erase it.
-        self._out.write(self._status()[: max(width - 1, 10)])
+        self._out.write(visible(self._status())[: max(width - 1, 10)])
         self._out.flush()
         self._drawn = True
         self._last_draw = time.monotonic()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import shlex
 import sys
 import unicodedata
 from collections.abc import Awaitable
@@ -12,10 +13,22 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import aiohttp
+import attrs
 
-from . import AnyIntMusic, MusicResult, Stage, Task, TaskEvent, TaskTimeoutError, Track, _tags
-from ._cli_output import Output, clock, human_bytes
-from ._download import download_file, partial_path
+from . import (
+    AnyIntMusic,
+    APIError,
+    DownloadError,
+    MusicResult,
+    Stage,
+    Task,
+    TaskEvent,
+    TaskTimeoutError,
+    Track,
+    _tags,
+)
+from ._cli_output import CommandError, Output, clock, human_bytes
+from ._download import download_file, partial_path, safe_filename, target_path
 
 R = TypeVar("R")
 
@@ -26,7 +39,10 @@ _WAITING = {
 
 
 def slug(text: str, fallback: str = "track") -> str:
-    """A file-name-safe, lower-case form of ``text``: ``"Going Home!"`` -> ``"going-home"``."""
+    """A tidy, lower-case form of ``text`` for file names: ``"Going Home!"`` -> ``"going-home"``.
+
+    Only for looks: every name the command line writes still passes ``safe_filename``.
+    """
     plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     words = re.findall(r"[a-z0-9]+", plain.lower())
     return "-".join(words)[:60].strip("-") or fallback
@@ -48,7 +64,8 @@ def track_json(track: Track) -> dict[str, Any]:
 class Session:
     """One command's run: the client, the output, the deadline and the files written.
 
-    ``download`` needs no client (nor an API key): it fetches with ``http`` instead.
+    ``download`` needs no client (nor an API key). Files are fetched with ``http``, a session
+    that carries no API key.
     """
 
     def __init__(
@@ -126,21 +143,38 @@ class Session:
             text = "complete"
         self.out.emit("stage", text, **fields)
 
-    async def download(self, url: str, dest: Path, label: str, what: str) -> Path:
-        """Fetch one result file with a progress bar, and report it."""
+    async def download(
+        self,
+        url: str,
+        dest: Path,
+        label: str,
+        what: str,
+        *,
+        name: str | None = None,
+        max_bytes: int | None = None,
+    ) -> Path:
+        """Fetch one result file with a progress bar, and report it.
+
+        ``dest`` is a file, or with ``name`` (or when it is a folder) the folder to save in;
+        in a folder a different file of the same name is never replaced (see ``download_file``).
+        """
+        assert self._http is not None
         progress = self.out.progress(label)
         try:
-            if self._client is not None:
-                path = await self._client.download(url, dest, progress=progress)
-            else:
-                assert self._http is not None
-                path = await download_file(self._http, url, dest, progress=progress)
+            path = await download_file(
+                self._http, url, dest, name=name, progress=progress, max_bytes=max_bytes
+            )
         except asyncio.CancelledError:
-            kept = partial_path(url, dest)
+            kept = partial_path(url, dest, name=name)
             if kept.exists():
-                self.out.notice(f"kept {kept}; to resume: anyint-music download {url} --out {dest}")
+                target = shlex.quote(str(target_path(url, dest, name=name)))
+                self.out.notice(
+                    f"kept {kept}; to resume: anyint-music download {shlex.quote(url)} "
+                    f"--out {target}"
+                )
             raise
-        self.out.status(None)
+        finally:
+            self.out.status(None)
         size = path.stat().st_size
         self.files.append(str(path))
         self.out.emit(
@@ -155,7 +189,8 @@ class Session:
 
     def write(self, path: Path, text: str, what: str) -> None:
         """Write a file made here (lyrics, timings) and report it."""
-        path.write_text(text, encoding="utf-8")
+        # backslashreplace: a lone surrogate from the network must not lose the whole file.
+        path.write_text(text, encoding="utf-8", errors="backslashreplace")
         size = path.stat().st_size
         self.files.append(str(path))
         self.out.emit(
@@ -167,32 +202,64 @@ class Session:
         )
 
     async def save_tracks(self, result: MusicResult, out_dir: Path, *, lrc: bool) -> None:
-        """Download each track's MP3 and art, tag the MP3, and write its ``.lrc`` if asked."""
+        """Download each track's MP3 and art, tag the MP3, and write its ``.lrc`` if asked.
+
+        A track that cannot be saved is reported and the others are still saved; then it
+        raises :class:`CommandError`.
+        """
         folder(out_dir)
+        failed = 0
         for number, track in enumerate(result.tracks, 1):
-            base = f"{slug(track.title)}-{track.id[:8]}"
             if not track.audio_url:
                 self.out.notice(f"track {track.id} has no audio URL; nothing to save")
                 continue
-            mp3 = await self.download(
-                track.audio_url, out_dir / f"{base}.mp3", f"track {number} audio", "audio"
+            try:
+                await self._save_track(result.task_id, track, number, out_dir, lrc=lrc)
+            except (DownloadError, APIError, OSError) as exc:
+                failed += 1
+                self.out.notice(f"track {number} not saved: {exc}")
+        if failed:
+            raise CommandError(
+                f"{failed} of {len(result.tracks)} tracks could not be saved (see the notes); "
+                f"the others are in {out_dir}"
             )
-            art: bytes | None = None
-            if track.image_url:
-                image = out_dir / f"{base}{image_suffix(track.image_url)}"
-                art_path = await self.download(
-                    track.image_url, image, f"track {number} art", "image"
-                )
-                art = await asyncio.to_thread(art_path.read_bytes)
-            await self._tag(mp3, track, art)
-            if lrc:
-                timed = await self.client.timestamped_lyrics(result.task_id, track.id)
-                if timed.words:
-                    self.write(out_dir / f"{base}.lrc", timed.to_lrc(), "lrc")
-                else:
-                    self.out.notice(f"track {number} has no timed lyrics (an instrumental?)")
+
+    async def _save_track(
+        self, task_id: str, track: Track, number: int, out_dir: Path, *, lrc: bool
+    ) -> None:
+        # Titles and ids come from the network: download_file passes `name` through
+        # safe_filename, and a different file of the same name is never replaced.
+        base = f"{slug(track.title)}-{slug(track.id[:8], 'track')}"
+        mp3 = await self.download(
+            track.audio_url, out_dir, f"track {number} audio", "audio", name=f"{base}.mp3"
+        )
+        art: bytes | None = None
+        if track.image_url:
+            art_path = await self.download(
+                track.image_url,
+                out_dir,
+                f"track {number} art",
+                "image",
+                name=f"{base}{image_suffix(track.image_url)}",
+            )
+            art = await asyncio.to_thread(art_path.read_bytes)
+        await self._tag(mp3, track, art)
+        if lrc:
+            timed = await self.client.timestamped_lyrics(task_id, track.id)
+            if timed.words:
+                self.write(out_dir / safe_filename(f"{mp3.stem}.lrc"), timed.to_lrc(), "lrc")
+            else:
+                self.out.notice(f"track {number} has no timed lyrics (an instrumental?)")
 
     async def _tag(self, mp3: Path, track: Track, art: bytes | None) -> None:
+        # Tags are text from the network too: a lone surrogate cannot be encoded (and would
+        # leave the file untagged), and control characters have no place in a player's list.
+        track = attrs.evolve(
+            track,
+            title=_taggable(track.title),
+            tags=_taggable(track.tags),
+            prompt=_taggable(track.prompt),
+        )
         try:
             tagged = await asyncio.to_thread(_tags.tag_mp3, mp3, track, cover=art)
         except (OSError, ValueError) as exc:
@@ -224,6 +291,11 @@ class Session:
 
     def done(self, summary: str, /, **fields: Any) -> None:
         self.out.emit("done", summary, files=self.files, **fields)
+
+
+def _taggable(text: str) -> str:
+    text = text.encode("utf-8", "replace").decode()  # a lone surrogate becomes "?"
+    return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc")
 
 
 def folder(path: Path) -> Path:

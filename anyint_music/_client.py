@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import enum
 import ipaddress
 import logging
@@ -21,10 +23,11 @@ from aiohttp import web
 from . import _tags
 from . import _validate as check
 from ._asgi import CallbackASGIApp
+from ._background import Background
 from ._callbacks import CALLBACK_PREFIX, DEFAULT_MAX_BODY, CallbackHandler, networks
 from ._convert import WireFormatError, parse_record, structure, to_wire
 from ._download import download_file
-from ._http import Transport
+from ._http import Expired, Transport
 from ._models import (
     ClientStats,
     CoverRequest,
@@ -45,7 +48,7 @@ from ._models import (
     Track,
     VocalGender,
 )
-from ._polling import Poller
+from ._polling import DEFAULT_CONCURRENCY, Poller
 from ._receiver import CallbackReceiver
 from ._registry import TaskRegistry
 from ._retry import RetryPolicy, certainly_no_task
@@ -53,6 +56,7 @@ from ._tasks import Deadlines, Task, TaskState
 from .errors import (
     BadRequestError,
     ClientClosedError,
+    ClientStateError,
     ConfigurationError,
     DownloadError,
     InvalidRequestError,
@@ -81,6 +85,13 @@ class _State(enum.Enum):
     UNOPENED = "unopened"
     OPEN = "open"
     CLOSED = "closed"
+
+
+# The deadline (loop time, and the seconds it was given) of the waiting call whose submit runs
+# in this context: a waiting method's submit_* call must not wait or retry past it.
+_DEADLINE: contextvars.ContextVar[tuple[float, float] | None] = contextvars.ContextVar(
+    "anyint_music_deadline", default=None
+)
 
 
 def _guarded(hook: Callable[[TaskEvent], object]) -> Callable[[TaskEvent], None]:
@@ -125,7 +136,11 @@ class AnyIntMusic:
         poll_interval: when a task's final callback has not come this many seconds after the
             submit, its record is polled (then at growing intervals) until it ends, so a lost
             callback costs time, not the result. ``None`` turns this off (tasks re-attached with
-            :meth:`task` are still polled, every 30 s).
+            :meth:`task` are still polled, every 30 s). A poll refused for good (the task is
+            unknown, the key is refused) ends the wait with that error.
+        poll_concurrency: at most this many polls run at once. The default keeps thousands of
+            late tasks each polled on time on a busy machine; rate answers from the gateway
+            slow polls down either way.
         http_timeout: seconds allowed for one request to the gateway.
         max_callback_bytes: the largest callback body the receiver accepts.
         max_attempts: tries per request for transient failures other than rate answers
@@ -174,6 +189,7 @@ class AnyIntMusic:
         public_url: str | None = None,
         timeout: float = 900.0,
         poll_interval: float | None = 30.0,
+        poll_concurrency: int = DEFAULT_CONCURRENCY,
         http_timeout: float = 60.0,
         max_callback_bytes: int = DEFAULT_MAX_BODY,
         max_attempts: int = 5,
@@ -217,6 +233,10 @@ class AnyIntMusic:
             raise ConfigurationError(
                 f"poll_interval must be positive or None, got {poll_interval!r}"
             )
+        if not (isinstance(poll_concurrency, int) and poll_concurrency >= 1):
+            raise ConfigurationError(
+                f"poll_concurrency must be an integer >= 1, got {poll_concurrency!r}"
+            )
         self._base_url = (base_url or os.environ.get("ANYINT_BASE_URL") or DEFAULT_BASE_URL).rstrip(
             "/"
         )
@@ -245,12 +265,16 @@ class AnyIntMusic:
                 raise ConfigurationError(f"{name} must be a positive number of seconds")
         self._store: TaskStore = store if store is not None else MemoryStore()
         self._registry = TaskRegistry(self._store, retention=retention, max_task_age=max_task_age)
-        self._housekeeper: asyncio.Task[None] | None = None
+        self._background = Background()
         self._deadlines = Deadlines()
-        self._listener: asyncio.Task[None] | None = None
         self._files: aiohttp.ClientSession | None = None
         # Tasks of other processes can only be polled, so re-attaching polls even when off.
-        self._poller = Poller(self._registry, self._fetch_record, interval=poll_interval or 30.0)
+        self._poller = Poller(
+            self._registry,
+            self._fetch_record,
+            interval=poll_interval or 30.0,
+            concurrency=poll_concurrency,
+        )
         self._registry.unwatch = self._poller.unschedule
         if poll_interval is not None:
             self._registry.watch = self._poller.schedule
@@ -282,6 +306,8 @@ class AnyIntMusic:
         self._registry.on_event = _guarded(on_event) if on_event is not None else None
         self._public_url: str | None = None
         self._state = _State.UNOPENED
+        self._opening = asyncio.Lock()
+        self._entered = False
 
     def __repr__(self) -> str:
         return (
@@ -303,37 +329,47 @@ class AnyIntMusic:
     async def open(self) -> Self:
         """Start the HTTP session and the callback receiver. ``async with`` calls this.
 
+        Calling it on an open client does nothing; two calls at once start it once. If it
+        fails, whatever it had started is stopped again, and it may be called again.
+
         Raises:
             ClientClosedError: the client was already closed; make a new one.
         """
-        if self._state is _State.OPEN:
+        async with self._opening:
+            if self._state is _State.OPEN:
+                return self
+            if self._state is _State.CLOSED:
+                raise ClientClosedError("this AnyIntMusic was closed; create a new client")
+            async with contextlib.AsyncExitStack() as undo:
+                await self._start(undo)
+                undo.pop_all()  # started: nothing to undo
+            self._state = _State.OPEN
             return self
-        if self._state is _State.CLOSED:
-            raise ClientClosedError("this AnyIntMusic was closed; create a new client")
+
+    async def _start(self, undo: contextlib.AsyncExitStack) -> None:
         await self._store.open()
+        undo.push_async_callback(self._store.close)
         await self._transport.open()
-        try:
-            local_url = await self._receiver.start() if self._embedded else None
-        except BaseException:
-            await self._transport.close()
-            await self._store.close()
-            raise
+        undo.push_async_callback(self._transport.close)
+        local_url = await self._receiver.start() if self._embedded else None
+        undo.push_async_callback(self._receiver.stop)
         assert local_url is not None or self._public_url_setting is not None
         self._public_url = (self._public_url_setting or local_url or "").rstrip("/")
         unreachable = self._public_url_setting is None and not _is_loopback(self._base_url)
         if unreachable and self._poll_interval is None:
-            await self.aclose()
             raise ConfigurationError(
                 f"{self._base_url} cannot reach the receiver at {local_url}, and polling is "
                 "off (poll_interval=None), so no result could ever arrive: set public_url "
                 "(or ANYINT_PUBLIC_URL) to an address the service can call, or turn polling on"
             )
         self._poller.start()
-        loop = asyncio.get_running_loop()
-        self._housekeeper = loop.create_task(self._housekeeping())
-        self._listener = loop.create_task(
-            self._store.listen(self._registry.remote, self._registry.resync)
+        undo.push_async_callback(self._poller.stop)
+        self._background.supervise("housekeeper", self._housekeeping)
+        self._background.supervise(
+            "store listener",
+            lambda: self._store.listen(self._registry.remote, self._registry.resync),
         )
+        undo.push_async_callback(self._background.aclose)
         if unreachable:
             log.warning(
                 "the receiver listens on %s, which %s cannot reach; set public_url (or "
@@ -342,8 +378,6 @@ class AnyIntMusic:
                 local_url,
                 self._base_url,
             )
-        self._state = _State.OPEN
-        return self
 
     async def aclose(self) -> None:
         """Stop the receiver and the session; fail pending waits with ReceiverClosedError.
@@ -352,17 +386,18 @@ class AnyIntMusic:
         """
         if self._state is _State.CLOSED:
             return
+        was_open = self._state is _State.OPEN
         self._state = _State.CLOSED
+        if not was_open:
+            return
         try:
             # Stop accepting first; in-flight callback handlers finish and are stored.
             await self._receiver.stop()
         finally:
-            background = [t for t in (self._housekeeper, self._listener) if t is not None]
-            for task in background:
-                task.cancel()
-            await asyncio.gather(*background, return_exceptions=True)
+            await self._background.aclose()
             await self._poller.stop()
             self._registry.close()
+            await self._registry.background.aclose()
             await self._transport.close()
             if self._files is not None:
                 await self._files.close()
@@ -370,7 +405,17 @@ class AnyIntMusic:
             await self._store.close()
 
     async def __aenter__(self) -> Self:
-        return await self.open()
+        if self._entered:
+            raise ClientStateError(
+                "this AnyIntMusic is already in an 'async with' block; entering it again would "
+                "close it when the inner block ends. Use the client you have, or make another"
+            )
+        self._entered = True
+        try:
+            return await self.open()
+        except BaseException:
+            self._entered = False
+            raise
 
     async def __aexit__(
         self,
@@ -378,6 +423,7 @@ class AnyIntMusic:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self._entered = False
         await self.aclose()
 
     async def _housekeeping(self) -> None:
@@ -403,12 +449,25 @@ class AnyIntMusic:
     async def _submit(self, kind: TaskKind, path: str, build: Callable[[str], Any]) -> Task[Any]:
         self._ensure_open()
         started = time.perf_counter()
-        state = await self._registry.new(kind)
+        limit = _DEADLINE.get()
+        deadline = None if limit is None else limit[0]
+        try:
+            async with asyncio.timeout_at(deadline):
+                state = await self._registry.new(kind)
+        except TimeoutError:  # the store was slow: nothing was sent
+            assert limit is not None
+            raise TaskTimeoutError(None, limit[1], sent=False) from None
         callback_url = f"{self._public_url}{CALLBACK_PREFIX}{state.token}"
         body = to_wire(build(callback_url))
         try:
-            data = await self._transport.request("POST", path, json_body=body, creates_task=True)
+            data = await self._transport.request(
+                "POST", path, json_body=body, creates_task=True, deadline=deadline
+            )
             task_id = _task_id(data, path)
+        except Expired:
+            assert limit is not None
+            await self._registry.forget(state)
+            raise TaskTimeoutError(None, limit[1], sent=False) from None
         except BaseException as exc:
             if certainly_no_task(exc):
                 await self._registry.forget(state)
@@ -434,16 +493,20 @@ class AnyIntMusic:
         return self._handle(state)
 
     async def _run(self, submit: Awaitable[Task[R]], limit: float | None) -> R:
-        """Submit, then wait, within one deadline (the client's ``timeout`` by default)."""
-        deadline = self._timeout if limit is None else limit
+        """Submit, then wait, within one deadline (the client's ``timeout`` by default).
+
+        The submit itself keeps the deadline (see ``_submit``), so that what the caller gets
+        when it falls says what happened: nothing sent, a refusal, or a task that may exist.
+        """
+        seconds = self._timeout if limit is None else limit
         loop = asyncio.get_running_loop()
-        start = loop.time()
+        deadline = loop.time() + seconds
+        reset = _DEADLINE.set((deadline, seconds))
         try:
-            async with asyncio.timeout(deadline):
-                task = await submit
-        except TimeoutError:
-            raise TaskTimeoutError(None, deadline) from None
-        return await task.wait(timeout=max(deadline - (loop.time() - start), 0.0))
+            task = await submit
+        finally:
+            _DEADLINE.reset(reset)
+        return await task.wait(timeout=max(deadline - loop.time(), 0.0))
 
     def _handle(self, state: TaskState) -> Task[Any]:
         return Task(state, timeout=self._timeout, deadlines=self._deadlines)
@@ -869,38 +932,58 @@ class AnyIntMusic:
         *,
         progress: Callable[[int, int | None], None] | None = None,
         tag: bool = False,
+        max_bytes: int | None = None,
     ) -> Path:
         """Save a result file (a track's MP3, a cover image) to disk.
 
         The service keeps result files for about two weeks: download what you want to keep.
-        The file is streamed in chunks to a temporary file beside ``dest`` and renamed into
-        place only when complete, so ``dest`` is never half-written; an interrupted download
-        resumes from the partial file where the server allows it, else starts over.
+        The file is streamed in chunks to ``NAME.<key>.part`` beside its destination (``key``
+        is a short hash of the URL) and renamed into place only when complete, so nothing is
+        ever half-written; an interrupted download of the same URL resumes from that partial
+        file where the server allows it, else starts over.
+
+        A folder destination names the file after the URL's last path segment, made into a
+        plain name (no directory parts, ``..``, control characters, leading dots, reserved or
+        over-long names), so the file always lands inside the folder. A file already there is
+        never replaced by different bytes: the download takes the next free name
+        (``song-2.mp3``); downloading the same bytes again returns the existing file.
 
         Args:
             source: a :class:`Track` (its ``audio_url``) or any result URL.
-            dest: the file to write, or an existing directory to write into (named after the
-                URL's last path segment).
+            dest: the file to write (replaced if it exists), or a folder: an existing
+                directory, or a path ending in ``/`` (created if missing).
             progress: called as ``progress(bytes_done, bytes_total_or_None)`` per chunk.
             tag: when ``source`` is a :class:`Track`, write ID3 tags into the MP3 (title, style
                 as genre, its artwork as cover, the lyrics). Needs the ``tags`` extra
                 (``pip install 'anyint-music[tags]'``); without it the file is left untagged.
+            max_bytes: the largest file to accept, checked against the announced size before
+                anything is written and against the bytes as they stream in (a server may
+                announce no size, or the wrong one); ``None`` (the default) for no limit.
 
         Returns:
             The path written.
 
         Raises:
-            InvalidRequestError: no URL to download (e.g. a track still without ``audio_url``).
-            DownloadError: the file could not be fetched or written.
+            InvalidRequestError: no URL to download (e.g. a track still without ``audio_url``),
+                or ``max_bytes`` is not a positive whole number.
+            DownloadError: the file could not be fetched or written, or is larger than
+                ``max_bytes``; no partial file is left for a refused file.
         """
         self._ensure_open()
         url = source.audio_url if isinstance(source, Track) else source
         if not isinstance(url, str) or not _is_http_url(url):
             raise InvalidRequestError(f"nothing to download: {url!r} is not an http(s) URL")
+        if max_bytes is not None and (
+            isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 1
+        ):
+            raise InvalidRequestError(
+                f"max_bytes must be a positive whole number of bytes or None, not {max_bytes!r}",
+                field="max_bytes",
+            )
         if self._files is None:
             # Result files live on other hosts: this session carries no API key.
             self._files = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(sock_read=60))
-        path = await download_file(self._files, url, Path(dest), progress=progress)
+        path = await download_file(self._files, url, dest, progress=progress, max_bytes=max_bytes)
         if tag and isinstance(source, Track):
             await self._tag(path, source)
         return path

@@ -142,6 +142,16 @@ def unwrap(status: int, body: Any, text: str) -> Any:
     return body.get("data", body)
 
 
+class Expired(Exception):  # a signal between the transport and the submit
+    """The caller's deadline passed before the request could be sent: nothing was sent."""
+
+
+def _gave_up(failure: BaseException, attempts: int, seconds: float, why: str) -> BaseException:
+    # The last refusal is the truth about what happened; say why no further try was made.
+    failure.args = (f"{failure} [gave up after {attempts} attempts in {seconds:.1f} s: {why}]",)
+    return failure
+
+
 class Transport:
     """One aiohttp session bound to the gateway's base URL and the API key, with retries."""
 
@@ -160,7 +170,10 @@ class Transport:
         self._session: aiohttp.ClientSession | None = None
         self.retry = retry or RetryPolicy()
         self._rate_limit = rate_limit
-        self._throttle: Throttle | None = None
+        # Two lanes: the documented limit is on task-creating submits (20 per 10 s), so a rate
+        # answer to a submit holds back submits only, and polls keep bringing results meanwhile.
+        self._submits: Throttle | None = None
+        self._reads: Throttle | None = None
         self._rng = random.Random()
         self.retries = 0
 
@@ -168,7 +181,8 @@ class Transport:
         return f"Transport(base_url={self.base_url!r})"
 
     async def open(self) -> None:
-        self._throttle = Throttle(self._rate_limit)
+        self._submits = Throttle(self._rate_limit)
+        self._reads = Throttle()
         self._session = aiohttp.ClientSession(
             headers={
                 "Authorization": f"Bearer {self._api_key}",
@@ -179,8 +193,9 @@ class Transport:
         )
 
     async def close(self) -> None:
-        if self._throttle is not None:
-            self._throttle.close()
+        for throttle in (self._submits, self._reads):
+            if throttle is not None:
+                throttle.close()
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -193,31 +208,54 @@ class Transport:
         json_body: Any = None,
         params: Mapping[str, str] | None = None,
         creates_task: bool = False,
+        deadline: float | None = None,
     ) -> Any:
         """Send a request, retrying what is safe to retry; return the envelope's ``data``.
 
         Args:
             creates_task: the request creates a paid task, so it is sent again only when the
                 failure proves no task was created (see ``_retry``).
+            deadline: the caller's deadline (loop time): no wait or retry goes past it.
 
         Raises:
-            APIError, APIConnectionError: the last failure, when retrying is unsafe or used up.
+            APIError, APIConnectionError: the last failure, when retrying is unsafe or used up;
+                a request still unanswered at ``deadline`` is an ``APIConnectionError`` with
+                ``sent=True``.
+            Expired: ``deadline`` passed before the request was sent at all.
         """
-        if self._throttle is None:
+        throttle = self._submits if creates_task else self._reads
+        if throttle is None:
             raise errors.ClientClosedError("the client is closed; create a new AnyIntMusic")
-        throttle = self._throttle
         policy = self.retry
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + policy.max_time
+        started = loop.time()
+        budget = started + policy.max_time
+        limit = budget if deadline is None else min(budget, deadline)
         failures = 0
+        failure: errors.APIError | errors.APIConnectionError | None = None
         while True:
-            await throttle.acquire(creates_task=creates_task)
+            try:
+                async with asyncio.timeout_at(deadline):
+                    await throttle.acquire(creates_task=creates_task)
+            except TimeoutError:
+                if failure is None:
+                    raise Expired() from None
+                raise _gave_up(
+                    failure, failures, loop.time() - started, "the call's timeout ran out"
+                ) from None
             rate = False
             wait = 0.0
             try:
-                data = await self._send(method, path, json_body, params)
+                async with asyncio.timeout_at(deadline):
+                    data = await self._send(method, path, json_body, params)
+            except TimeoutError:  # the caller's deadline: _send turns its own timeouts into errors
+                raise errors.APIConnectionError(
+                    f"{method} {path} was sent, but the call's timeout ran out before its answer "
+                    "came",
+                    sent=True,
+                ) from None
             except (errors.APIError, errors.APIConnectionError) as exc:
-                failure: errors.APIError | errors.APIConnectionError | None = exc
+                failure = exc
                 rate = isinstance(exc, errors.RateLimitError)
                 failures += 1
                 asked = exc.retry_after if isinstance(exc, errors.APIError) else None
@@ -233,8 +271,15 @@ class Transport:
             # Rate answers prove nothing was created and say when to come back: they are
             # bounded by time only. Other failures also count against max_attempts.
             attempts_left = rate or failures < policy.max_attempts
-            if not safe or not attempts_left or loop.time() + wait > deadline:
+            if not safe or not attempts_left:
                 raise failure
+            if loop.time() + wait > limit:
+                why = (
+                    "the call's timeout ran out"
+                    if limit < budget
+                    else f"retries may take at most {policy.max_time:g} s (retry_max_time)"
+                )
+                raise _gave_up(failure, failures, loop.time() - started, why)
             self.retries += 1
             log.info(
                 "%s %s failed (%s); retry %d in %.2f s",

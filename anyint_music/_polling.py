@@ -2,18 +2,25 @@
 
 A task is scheduled when it is bound; if its final callback has not come by then, its record is
 fetched, and again with a growing interval until the task ends. Whichever of callback and poll
-delivers the final result first wins; the registry ignores the other. A small fixed number of
-polls run at once, so thousands of late tasks do not become thousands of concurrent requests.
+delivers the final result first wins; the registry ignores the other. At most ``concurrency``
+polls run at once, so thousands of late tasks do not become thousands of concurrent requests;
+the transport's throttle slows them further when the gateway answers with rate limits.
+
+A poll answered with a permanent refusal (the task is unknown, the key is refused) ends the
+wait with that error: asking again would only be refused again until ``max_task_age``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import heapq
 import itertools
 import logging
 from collections.abc import Awaitable, Callable
 
+from . import errors
+from ._background import Background
 from ._models import TaskEvent, TaskKind
 from ._registry import TaskRegistry, compacted
 from ._tasks import TaskState
@@ -23,6 +30,17 @@ log = logging.getLogger("anyint_music")
 Fetch = Callable[[TaskKind, str], Awaitable["TaskEvent | None"]]
 
 BACKOFF = 1.5
+
+# Refusals that asking again cannot change: 404 (no such task), 400/422 (the query itself is
+# wrong), 401/403 (the key). Rate answers, 5xx and lost answers are worth another poll.
+PERMANENT = (
+    errors.BadRequestError,
+    errors.AuthenticationError,
+    errors.PermissionDeniedError,
+    errors.InsufficientCreditsError,
+)
+
+DEFAULT_CONCURRENCY = 32
 
 
 class Poller:
@@ -35,7 +53,7 @@ class Poller:
         *,
         interval: float,
         max_interval: float | None = None,
-        concurrency: int = 4,
+        concurrency: int = DEFAULT_CONCURRENCY,
     ) -> None:
         self._registry = registry
         self._fetch = fetch
@@ -48,20 +66,16 @@ class Poller:
         self._heap: list[tuple[float, int, float, TaskState]] = []
         self._seq = itertools.count()
         self._wake = asyncio.Event()
+        self.concurrency = concurrency
         self._slots = asyncio.Semaphore(concurrency)
-        self._runner: asyncio.Task[None] | None = None
-        self._in_flight: set[asyncio.Task[None]] = set()
+        self._background = Background()
         self.polls = 0
 
     def start(self) -> None:
-        self._runner = asyncio.get_running_loop().create_task(self._run())
+        self._background.supervise("poller", self._run)
 
     async def stop(self) -> None:
-        tasks = [t for t in (self._runner, *self._in_flight) if t is not None]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        self._runner = None
+        await self._background.aclose()
         self._heap.clear()
         self._first.clear()
 
@@ -111,9 +125,11 @@ class Poller:
                 if state.future.done():
                     continue
                 await self._slots.acquire()
-                task = loop.create_task(self._poll(state, wait))
-                self._in_flight.add(task)
-                task.add_done_callback(self._in_flight.discard)
+                self._background.spawn(
+                    self._poll(state, wait),
+                    name=f"poll {state.task_id}",
+                    on_error=functools.partial(self._retry_later, state),
+                )
             due = self._next_due()
             timeout = None if due is None else max(due - loop.time(), 0.0)
             try:
@@ -128,6 +144,15 @@ class Poller:
             self.polls += 1
             try:
                 event = await self._fetch(state.kind, state.task_id)
+            except PERMANENT as exc:
+                log.warning(
+                    "polling task %s was refused for good: %s",
+                    state.task_id,
+                    exc,
+                    extra={"task_id": state.task_id},
+                )
+                self._registry.end(state, exc)
+                return
             except Exception as exc:  # a failed poll must not end the wait: try again later
                 log.warning(
                     "polling task %s failed: %s",
@@ -152,3 +177,8 @@ class Poller:
                 )
         finally:
             self._slots.release()
+
+    def _retry_later(self, state: TaskState, _: Exception) -> None:
+        """A poll failed unexpectedly (it is logged): poll again, rather than lose the task."""
+        if not state.future.done():
+            self.schedule(state, self.interval)

@@ -18,6 +18,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from ._background import Background
 from ._models import CoverResult, LyricsResult, MusicResult, Stage, TaskEvent, TaskKind
 from ._tasks import TaskState
 from .errors import ReceiverClosedError, StoreError, TaskFailedError, TaskTimeoutError
@@ -126,8 +127,8 @@ class TaskRegistry:
         self._retention = retention
         self._finished_max = finished_max
         self._max_task_age = max_task_age
-        self._next_sweep = 0.0
-        self._background: set[asyncio.Task[None]] = set()
+        self._next_sweep = -float("inf")
+        self.background = Background()
         self.watch: Watch | None = None
         self.on_event: Callable[[TaskEvent], None] | None = None
         self.completed = 0
@@ -281,15 +282,23 @@ class TaskRegistry:
         watched by polling until it ends."""
         state = TaskState.create(kind, task_id=task_id)
         self._by_task[task_id] = state
-        task = asyncio.get_running_loop().create_task(self._resume(state))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+
+        def failed(exc: Exception) -> None:
+            if not state.future.done():
+                state.fail(exc)
+                self.failed += 1
+                state.notify()
+
+        self.background.spawn(self._resume(state), name=f"attach {task_id}", on_error=failed)
         return state
 
     async def _resume(self, state: TaskState) -> None:
         assert state.task_id is not None
+        # A shared store moves the task's wake-ups to this worker as it reads it, so a callback
+        # that another worker stores from now on is heard here at once, not at the next poll.
+        read = getattr(self.store, "watch_task", None) or self.store.load_task
         try:
-            stored = await self.store.load_task(state.task_id)
+            stored = await read(state.task_id)
         except Exception as exc:
             log.warning("could not read task %s from the store: %s", state.task_id, exc)
             stored = None
@@ -382,10 +391,13 @@ class TaskRegistry:
             except BaseException:
                 state.history = tuple(e for e in state.history if e is not event)
                 raise
-            if not added:  # another worker stored this stage first; its event will come to us
+            if not added:
+                # Someone stored this stage first (another worker, or before a restart). What
+                # the store holds is the truth for every worker: apply that, whoever stored it,
+                # rather than wait for a wake-up that may have gone to another worker.
                 state.history = tuple(e for e in state.history if e is not event)
-                self.duplicates += 1
-                return Outcome.DUPLICATE
+                first = await self._stored_stage(state.token, event)
+                return await self.apply(state, first or event, persist=False)
         if self.on_event is not None:
             self.on_event(event)
         if verdict is True:
@@ -393,6 +405,18 @@ class TaskRegistry:
         else:
             self._finish(state, verdict)
         return Outcome.ACCEPTED
+
+    async def _stored_stage(self, token: str, event: TaskEvent) -> TaskEvent | None:
+        """The event the store holds for ``event``'s stage on ``token`` (None if unreadable)."""
+        stored = await self.store.load_token(token)
+        for first in stored.events if stored is not None else ():
+            if first.stage is event.stage and first.task_id == event.task_id:
+                return first
+        return None
+
+    def end(self, state: TaskState, error: BaseException) -> None:
+        """End a wait with ``error`` (e.g. a poll the gateway refused for good)."""
+        self._finish(state, error)
 
     def _finish(self, state: TaskState, outcome: Any) -> None:
         if state.future.done():  # the client closed meanwhile
@@ -407,7 +431,7 @@ class TaskRegistry:
         if self.unwatch is not None:
             self.unwatch(state)
         finished = self._finished
-        finished[state] = time.monotonic()
+        finished[state] = state.future.get_loop().time()  # the clock TaskState.created uses
         if len(finished) > self._finished_max:  # age limits are kept by new() and housekeeping
             self._drop(finished.popitem(last=False)[0])
 
@@ -422,7 +446,8 @@ class TaskRegistry:
         self._finished = compacted(self._finished)
 
     def _expire(self) -> None:
-        now = time.monotonic()
+        # The loop's clock, which stamps TaskState.created: a loop may keep its own time.
+        now = asyncio.get_running_loop().time()
         cutoff = now - self._retention
         finished = self._finished
         while finished:
@@ -468,8 +493,7 @@ class TaskRegistry:
 
     def close(self) -> None:
         """Fail every pending wait with ReceiverClosedError."""
-        for task in self._background:
-            task.cancel()
+        self.background.cancel()
         for state in {*self._by_token.values(), *self._by_task.values()}:
             if not state.future.done():
                 state.fail(ReceiverClosedError(state.task_id))

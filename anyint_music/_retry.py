@@ -103,8 +103,9 @@ def is_transient(exc: BaseException) -> bool:
 class Throttle:
     """Adapts the client's pace to the gateway's rate answers.
 
-    After a rate answer every request waits out the gateway's ``Retry-After`` (or a backoff), and
-    the number of requests in flight is halved; each success lets a little more in again, and
+    After a rate answer every request of its lane (the transport has one for task-creating
+    submits, one for reads) waits out the gateway's ``Retry-After`` (or a backoff), and the
+    number of requests in flight is halved; each success lets a little more in again, and
     after a quiet spell with no rate answer the limit is lifted. So a burst of thousands of
     submits settles at the pace the gateway allows instead of hammering it. An optional fixed
     limit (``rate_limit=(N, seconds)``) keeps task-creating submits under a known cap before the
@@ -116,7 +117,7 @@ class Throttle:
     def __init__(self, rate_limit: tuple[int, float] | None = None) -> None:
         self._limit = math.inf
         self._in_flight = 0
-        self._pause_until = 0.0
+        self._pause_until = -math.inf  # a loop's clock may read below zero
         self._last_rate_answer = -math.inf
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
         self._closed = False

@@ -5,7 +5,8 @@ The tree::
     AnyIntError
     ├── ConfigurationError (also ValueError)  -- the client cannot be built as asked
     ├── InvalidRequestError (also ValueError) -- refused before anything was sent
-    ├── ClientClosedError (also RuntimeError) -- the client is not open, or already closed
+    ├── ClientStateError (also RuntimeError)  -- the client cannot do this in its state
+    │   └── ClientClosedError                 -- the client is not open, or already closed
     ├── APIConnectionError (.sent)            -- the gateway was not reached, or its answer lost
     ├── APIError (.status, .code, .message)   -- the gateway refused or answered nonsense
     │   ├── BadRequestError                   -- 400/404/409/413/422/451: fix the request
@@ -34,6 +35,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ClientClosedError",
+    "ClientStateError",
     "ConfigurationError",
     "DownloadError",
     "InsufficientCreditsError",
@@ -70,7 +72,11 @@ class InvalidRequestError(AnyIntError, ValueError):
         self.field = field
 
 
-class ClientClosedError(AnyIntError, RuntimeError):
+class ClientStateError(AnyIntError, RuntimeError):
+    """The client cannot do this in its present state (e.g. ``async with`` entered twice)."""
+
+
+class ClientClosedError(ClientStateError):
     """The client is not open (use ``async with``) or was already closed."""
 
 
@@ -233,9 +239,16 @@ class TaskTimeoutError(AnyIntError, TimeoutError):
         timeout: the seconds waited.
     """
 
-    def __init__(self, task_id: str | None, timeout: float) -> None:
+    def __init__(self, task_id: str | None, timeout: float, *, sent: bool = True) -> None:
         self.task_id = task_id
         self.timeout = timeout
+        if not sent:
+            super().__init__(
+                f"the time ran out ({timeout:g} s) before the submit could be sent (it waited "
+                "for the client's rate limit or for a retry): no task was created. Submit "
+                "again, or pass a larger timeout."
+            )
+            return
         if task_id is None:
             super().__init__(
                 f"no task id within {timeout:g} s: the submit (or the first callback) did not "

@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from anyint_music._download import partial_path
+
 pytestmark = pytest.mark.skipif(
     sys.platform == "win32", reason="uses a pseudo-terminal, select() on pipes and POSIX signals"
 )
@@ -288,13 +290,14 @@ def test_download_by_url_needs_no_key_and_finishes_a_partial_file(
     first = cli("download", url, "--out", str(tmp_path / "whole.mp3"))
     assert first.returncode == 0, first.stderr
     whole = (tmp_path / "whole.mp3").read_bytes()
-    (tmp_path / "again.mp3.part").write_bytes(whole[:100])  # as an interrupted run leaves it
+    partial = partial_path(url, tmp_path / "again.mp3")
+    partial.write_bytes(whole[:100])  # as an interrupted run leaves it
 
     again = cli("download", url, "--out", str(tmp_path / "again.mp3"))
 
     assert again.returncode == 0, again.stderr
     assert (tmp_path / "again.mp3").read_bytes() == whole
-    assert not (tmp_path / "again.mp3.part").exists()
+    assert not partial.exists()
 
 
 def test_the_simulate_server_prints_its_url_and_key_and_stops_cleanly_on_sigterm() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import struct
 import sys
@@ -14,7 +15,13 @@ import pytest
 from aiohttp import web
 
 from anyint_music import AnyIntMusic, DownloadError, InvalidRequestError, Model, Track
-from anyint_music._download import download_file
+from anyint_music._download import (
+    CHUNK,
+    NAME_MAX_BYTES,
+    download_file,
+    partial_path,
+    safe_filename,
+)
 from anyint_music._tags import lyrics_of, tag_mp3
 from anyint_music.testing import FakeGateway
 from anyint_music.testing._sim_content import file_bytes
@@ -150,7 +157,8 @@ async def test_a_partial_file_is_resumed_with_a_range_request(
 ) -> None:
     song = await anyint_client.generate(prompt="resume me", model=Model.V5)
     whole = (await anyint_client.download(song.tracks[0], tmp_path / "first.mp3")).read_bytes()
-    (tmp_path / "again.mp3.part").write_bytes(whole[:100])
+    partial = partial_path(song.tracks[0].audio_url, tmp_path / "again.mp3")
+    partial.write_bytes(whole[:100])
     seen: list[tuple[int, int | None]] = []
 
     path = await anyint_client.download(
@@ -158,7 +166,7 @@ async def test_a_partial_file_is_resumed_with_a_range_request(
     )
 
     assert path.read_bytes() == whole
-    assert not (tmp_path / "again.mp3.part").exists()
+    assert not partial.exists()
     assert anyint_gateway.requests[-1].headers["Range"] == "bytes=100-"
     assert seen[0] == (100, len(whole))
 
@@ -168,7 +176,7 @@ async def test_a_complete_partial_file_is_just_renamed(
 ) -> None:
     song = await anyint_client.generate(prompt="all there", model=Model.V5)
     whole = (await anyint_client.download(song.tracks[0], tmp_path / "a.mp3")).read_bytes()
-    (tmp_path / "b.mp3.part").write_bytes(whole)
+    partial_path(song.tracks[0].audio_url, tmp_path / "b.mp3").write_bytes(whole)
     path = await anyint_client.download(song.tracks[0], tmp_path / "b.mp3")
     assert path.read_bytes() == whole
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.mp3", "b.mp3"]
@@ -177,8 +185,16 @@ async def test_a_complete_partial_file_is_just_renamed(
 class FlakyServer:
     """A raw HTTP server for one file that can cut the body short and may ignore ranges."""
 
-    def __init__(self, body: bytes, *, drops: int = 0, ranges: bool = True) -> None:
+    def __init__(
+        self,
+        body: bytes,
+        *,
+        drops: int = 0,
+        ranges: bool = True,
+        others: dict[str, bytes] | None = None,
+    ) -> None:
         self.body = body
+        self.others = others or {}  # more files by path; `body` answers every other path
         self.drops = drops
         self.ranges = ranges
         self.ranges_asked: list[str | None] = []
@@ -188,7 +204,8 @@ class FlakyServer:
     async def __aenter__(self) -> FlakyServer:
         self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
         port = self._server.sockets[0].getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}/song.mp3"
+        self.base = f"http://127.0.0.1:{port}"
+        self.url = f"{self.base}/song.mp3"
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -198,10 +215,11 @@ class FlakyServer:
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         head = (await reader.readuntil(b"\r\n\r\n")).decode()
+        body = self.others.get(head.split(" ", 2)[1], self.body)
         match = re.search(r"(?im)^range:\s*bytes=(\d+)-\s*$", head)
         self.ranges_asked.append(f"bytes={match.group(1)}-" if match else None)
         start = int(match.group(1)) if match and self.ranges else 0
-        payload = self.body[start:]
+        payload = body[start:]
         lines = [
             "HTTP/1.1 206 Partial Content" if start else "HTTP/1.1 200 OK",
             f"Content-Length: {len(payload)}",
@@ -210,7 +228,7 @@ class FlakyServer:
         if self.ranges:
             lines.append("Accept-Ranges: bytes")
         if start:
-            lines.append(f"Content-Range: bytes {start}-{len(self.body) - 1}/{len(self.body)}")
+            lines.append(f"Content-Range: bytes {start}-{len(body) - 1}/{len(body)}")
         writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
         cut = self.drops > 0
         if cut:
@@ -242,7 +260,7 @@ async def test_a_download_cut_off_every_time_keeps_the_part_for_the_next_call(
     async with FlakyServer(BODY, drops=2) as server, aiohttp.ClientSession() as http:
         with pytest.raises(DownloadError, match="resumes it"):
             await download_file(http, server.url, dest, attempts=2, retry_delay=0.01)
-        assert 0 < (tmp_path / "s.mp3.part").stat().st_size < len(BODY)
+        assert 0 < partial_path(server.url, dest).stat().st_size < len(BODY)
         assert not dest.exists()
         path = await download_file(http, server.url, dest)
     assert path.read_bytes() == BODY
@@ -250,8 +268,8 @@ async def test_a_download_cut_off_every_time_keeps_the_part_for_the_next_call(
 
 
 async def test_a_server_without_ranges_starts_over(tmp_path: Path) -> None:
-    (tmp_path / "s.mp3.part").write_bytes(b"stale bytes from another run")
     async with FlakyServer(BODY, ranges=False) as server, aiohttp.ClientSession() as http:
+        partial_path(server.url, tmp_path / "s.mp3").write_bytes(b"stale bytes from another run")
         path = await download_file(http, server.url, tmp_path / "s.mp3")
     assert path.read_bytes() == BODY
     assert server.ranges_asked == ["bytes=28-"]
@@ -293,13 +311,214 @@ async def test_a_cancelled_download_from_a_non_resumable_server_leaves_nothing(
                 )
             )
             await started.wait()
-            assert (tmp_path / "slow.mp3.part").exists()
+            assert partial_path(f"http://127.0.0.1:{port}/slow.mp3", tmp_path).exists()
             fetch.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await fetch
     finally:
         await runner.cleanup()
     assert list(tmp_path.iterdir()) == []
+
+
+# --- names from URLs, and files already there -------------------------------------------------
+
+
+class AnyPath:
+    """A file server on 127.0.0.1 that answers every path, raw as sent, with bytes of its own."""
+
+    def __init__(self) -> None:
+        self.runner: web.ServerRunner | None = None
+        self.url = ""
+
+    @staticmethod
+    def body(raw_path: str) -> bytes:
+        return f"the bytes of {raw_path}".encode()
+
+    async def _any(self, request: web.BaseRequest) -> web.StreamResponse:
+        return web.Response(body=self.body(request.raw_path))
+
+    async def __aenter__(self) -> AnyPath:
+        # The low-level server: no router to refuse odd paths before the handler sees them.
+        self.runner = web.ServerRunner(web.Server(self._any))
+        await self.runner.setup()
+        await web.TCPSite(self.runner, "127.0.0.1", 0).start()
+        self.url = f"http://127.0.0.1:{self.runner.addresses[0][1]}"
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        assert self.runner is not None
+        await self.runner.cleanup()
+
+
+HOSTILE_SEGMENTS = [
+    ("..%2Fvictim.mp3", "victim.mp3"),
+    ("..%2F..%2Fvictim.mp3", "victim.mp3"),
+    ("%2E%2E%5C..%5Cvictim.mp3", "victim.mp3"),
+    ("%2E%2E", "download"),
+    ("%00.mp3%0A%1B%5B31m", "mp3[31m"),
+    (".hidden.mp3", "hidden.mp3"),
+    ("NUL.mp3", "_NUL.mp3"),
+    ("x" * 300 + ".mp3", "x" * 196 + ".mp3"),
+]
+
+
+@pytest.mark.parametrize(("segment", "saved"), HOSTILE_SEGMENTS)
+async def test_a_file_named_by_its_url_stays_in_the_folder(
+    anyint_client: AnyIntMusic, tmp_path: Path, segment: str, saved: str
+) -> None:
+    songs = tmp_path / "a" / "songs"
+    songs.mkdir(parents=True)
+    victims = [tmp_path / "a" / "victim.mp3", tmp_path / "victim.mp3"]
+    for victim in victims:
+        victim.write_bytes(b"precious")
+    async with AnyPath() as files:
+        path = await anyint_client.download(f"{files.url}/files/{segment}", songs)
+    assert path == songs / saved
+    assert path.read_bytes().startswith(b"the bytes of /")  # the client may normalise the path
+    assert [p.name for p in songs.iterdir()] == [saved]
+    assert all(victim.read_bytes() == b"precious" for victim in victims)
+
+
+async def test_an_absolute_path_in_the_url_stays_in_the_folder(
+    anyint_client: AnyIntMusic, tmp_path: Path
+) -> None:
+    victim = tmp_path / "victim.mp3"
+    victim.write_bytes(b"precious")
+    segment = str(victim).replace("/", "%2F")
+    async with AnyPath() as files:
+        path = await anyint_client.download(f"{files.url}/{segment}", tmp_path / "songs")
+    # `songs` did not exist and has no trailing slash: it is the file to write.
+    assert path == tmp_path / "songs"
+    assert victim.read_bytes() == b"precious"
+    async with AnyPath() as files:
+        path = await anyint_client.download(f"{files.url}/{segment}", tmp_path)
+    assert path == tmp_path / "victim-2.mp3"
+    assert victim.read_bytes() == b"precious"
+
+
+async def test_a_destination_ending_in_a_slash_is_a_new_folder(
+    anyint_client: AnyIntMusic, tmp_path: Path
+) -> None:
+    async with AnyPath() as files:
+        path = await anyint_client.download(f"{files.url}/x/song.mp3", f"{tmp_path}/new/songs/")
+    assert path == tmp_path / "new" / "songs" / "song.mp3"
+    assert path.read_bytes() == AnyPath.body("/x/song.mp3")
+
+
+async def test_a_different_file_of_the_same_name_is_never_replaced(
+    anyint_client: AnyIntMusic, tmp_path: Path
+) -> None:
+    async with AnyPath() as files:
+        first = await anyint_client.download(f"{files.url}/a/song.mp3", tmp_path)
+        second = await anyint_client.download(f"{files.url}/b/song.mp3", tmp_path)
+        third = await anyint_client.download(f"{files.url}/c/song.mp3", tmp_path)
+        again = await anyint_client.download(f"{files.url}/b/song.mp3", tmp_path)
+    assert [first.name, second.name, third.name] == ["song.mp3", "song-2.mp3", "song-3.mp3"]
+    assert first.read_bytes() == AnyPath.body("/a/song.mp3")
+    assert second.read_bytes() == AnyPath.body("/b/song.mp3")
+    assert again == second  # the same bytes again: settled on the file already there
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["song-2.mp3", "song-3.mp3", "song.mp3"]
+
+
+async def test_a_download_never_writes_through_a_link_in_the_folder(
+    anyint_client: AnyIntMusic, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside.mp3"
+    outside.write_bytes(b"precious")
+    songs = tmp_path / "songs"
+    songs.mkdir()
+    (songs / "song.mp3").symlink_to(outside)
+    async with AnyPath() as files:
+        path = await anyint_client.download(f"{files.url}/song.mp3", songs)
+    assert path == songs / "song-2.mp3"
+    assert outside.read_bytes() == b"precious"
+
+
+async def test_a_partial_file_is_only_ever_continued_by_its_own_url(tmp_path: Path) -> None:
+    other = bytes(reversed(BODY))
+    async with (
+        FlakyServer(BODY, drops=1, others={"/b/song.mp3": other}) as server,
+        aiohttp.ClientSession() as http,
+    ):
+        with pytest.raises(DownloadError, match="resumes it"):
+            await download_file(http, f"{server.base}/a/song.mp3", tmp_path, attempts=1)
+        b = await download_file(http, f"{server.base}/b/song.mp3", tmp_path)
+        a = await download_file(http, f"{server.base}/a/song.mp3", tmp_path)
+    assert server.ranges_asked == [None, None, f"bytes={len(BODY) // 3}-"]
+    assert (b.name, b.read_bytes()) == ("song.mp3", other)
+    assert (a.name, a.read_bytes()) == ("song-2.mp3", BODY)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["song-2.mp3", "song.mp3"]
+
+
+def test_safe_filename_leaves_a_plain_name() -> None:
+    assert safe_filename("/etc/passwd") == "passwd"
+    assert safe_filename("..") == "download"
+    assert safe_filename("", "track.mp3") == "track.mp3"
+    assert safe_filename("a\x00b\x1b]0;t\x07\u202e\ud800.mp3") == "ab]0;t.mp3"
+    assert safe_filename('a<b>:"c|?*.mp3') == "a_b___c___.mp3"
+    assert safe_filename("com1.txt") == "_com1.txt"
+    assert safe_filename(" . name. . ") == "name"
+    long = safe_filename("é" * 300 + ".flac")
+    assert long.endswith(".flac")
+    assert len(long.encode()) <= NAME_MAX_BYTES
+    long.encode().decode()  # not cut in the middle of a character
+
+
+# --- size limits -------------------------------------------------------------------------------
+
+
+async def test_max_bytes_refuses_an_announced_size_up_front(
+    anyint_gateway: FakeGateway, anyint_client: AnyIntMusic, tmp_path: Path
+) -> None:
+    song = await anyint_client.generate(prompt="too big", model=Model.V5)
+    size = (await anyint_client.download(song.tracks[0], tmp_path / "a.mp3")).stat().st_size
+    fetched = len(anyint_gateway.requests)
+    with pytest.raises(DownloadError, match=f"limit of {size - 1} bytes.*it is {size} bytes"):
+        await anyint_client.download(song.tracks[0], tmp_path / "b.mp3", max_bytes=size - 1)
+    assert len(anyint_gateway.requests) == fetched + 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.mp3"]
+    path = await anyint_client.download(song.tracks[0], tmp_path / "b.mp3", max_bytes=size)
+    assert path.stat().st_size == size
+
+
+async def test_max_bytes_stops_a_stream_of_unannounced_size(tmp_path: Path) -> None:
+    sent: list[int] = []
+
+    async def endless(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        response.enable_chunked_encoding()  # no Content-Length: the size is not announced
+        await response.prepare(request)
+        with contextlib.suppress(ConnectionError):
+            for _ in range(64):
+                await response.write(b"x" * CHUNK)
+                sent.append(CHUNK)
+        return response
+
+    app = web.Application()
+    app.router.add_get("/big.mp3", endless)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}/big.mp3"
+    try:
+        async with aiohttp.ClientSession() as http:
+            with pytest.raises(DownloadError, match="limit of 100000 bytes"):
+                await download_file(http, url, tmp_path, max_bytes=100_000)
+    finally:
+        await runner.cleanup()
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "100"])
+async def test_max_bytes_must_be_a_positive_whole_number(
+    anyint_client: AnyIntMusic, tmp_path: Path, bad: object
+) -> None:
+    with pytest.raises(InvalidRequestError, match="max_bytes"):
+        await anyint_client.download(
+            "http://127.0.0.1:9/x.mp3",
+            tmp_path,
+            max_bytes=bad,  # type: ignore[arg-type]
+        )
 
 
 # --- ID3 tags ----------------------------------------------------------------------------------

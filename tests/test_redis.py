@@ -226,3 +226,47 @@ async def test_three_worker_processes_1000_tasks_one_killed(
     assert len(results) == 1000
     assert results == {task_id: made[task_id] for task_id in results}
     assert gw.stats.tasks_created == 1000
+
+
+async def test_a_killed_workers_tasks_are_taken_over_at_callback_speed(
+    redis_server: RedisServer, prefix: str
+) -> None:
+    """Three workers behind one balancer; one is SIGKILLed before its callbacks come, and a
+    survivor re-attaches to its 40 tasks. Whichever survivor each callback lands on, the adopter
+    hears it at once: its only poll is the first read (the next would be 30 s later)."""
+    dead_port = free_port()
+    async with FakeGateway(stage_delay=2.0, retry_delays=(0.05, 0.1, 0.2, 0.4, 0.8)) as gw:
+        async with AsyncExitStack() as stack:
+            a = await stack.enter_async_context(
+                _client(gw, redis_server.url, prefix, "a", poll_interval=None, timeout=90)
+            )
+            b = await stack.enter_async_context(
+                _client(gw, redis_server.url, prefix, "b", poll_interval=None, timeout=90)
+            )
+            gw.receivers = [a.public_url or "", b.public_url or "", f"http://127.0.0.1:{dead_port}"]
+            victim = await _spawn(gw, redis_server.url, prefix, "c", dead_port, 40)
+            async with asyncio.timeout(60):
+                lines = await _lines_until(victim, "submitted")
+                victim.kill()
+                await victim.wait()
+            orphans = [line.split()[1] for line in lines if line.startswith("id ")]
+            assert len(orphans) == 40
+            tasks = [a.task(task_id) for task_id in orphans]
+            songs = await asyncio.gather(*(t.wait(timeout=25) for t in tasks))
+            results = {
+                task.id: [t.id for t in song.tracks]
+                for task, song in zip(tasks, songs, strict=True)
+            }
+        await gw.wait_idle(timeout=30)
+        made = {t.id: [track["id"] for track in t.result or ()] for t in gw.tasks}
+        polls = Counter(
+            r.query.get("taskId") for r in gw.requests if r.path.startswith("/suno/query")
+        )
+        landed_on_b = {
+            c.task_id
+            for c in gw.callbacks
+            if c.status == 200 and c.url.startswith(b.public_url or "?")
+        }
+    assert results == {task_id: made[task_id] for task_id in orphans}
+    assert landed_on_b & set(orphans)  # the other survivor took some of them
+    assert all(polls[task_id] <= 1 for task_id in orphans), polls

@@ -180,16 +180,44 @@ async def test_recover_times_out_when_no_task_was_made(
         await anyint_client.recover(info.value, timeout=0.2)
 
 
-async def test_generate_timeout_covers_a_hanging_submit(
+async def test_a_deadline_while_the_submit_is_unanswered_can_be_recovered(
     anyint_gateway: FakeGateway, anyint_client: AnyIntMusic
 ) -> None:
     anyint_gateway.drop_submit_answer(mode="hang")
-    with pytest.raises(TaskTimeoutError, match="a task may still exist"):
+    with pytest.raises(SubmitUncertainError, match="timeout ran out before its answer") as caught:
         await anyint_client.generate(prompt="hung", model=Model.V5, timeout=0.3)
-    # the task was made; its callbacks still find a known token (held, not refused)
-    await anyint_gateway.wait_idle()
-    assert anyint_gateway.callbacks
-    assert all(c.status == 200 for c in anyint_gateway.callbacks)
+    # the task was made and may be paid for: the error leads to it
+    task = await anyint_client.recover(caught.value, timeout=20)
+    song = await task.wait(timeout=20)
+    made = anyint_gateway.task(task.id)
+    assert made.request["prompt"] == "hung"
+    assert [t.id for t in song.tracks] == [t["id"] for t in made.result or ()]
+    assert anyint_gateway.stats.tasks_created == 1
+
+
+async def test_a_deadline_while_retrying_refusals_raises_the_last_refusal(
+    anyint_gateway: FakeGateway, anyint_client: AnyIntMusic
+) -> None:
+    anyint_gateway.fail_submit("/suno/generate", code=430, times=1_000_000)
+    async with asyncio.timeout(20):  # the call ends at its own timeout, not this one
+        with pytest.raises(RateLimitError, match=r"gave up after \d+ attempts.*timeout ran out"):
+            await anyint_client.generate(prompt="never admitted", model=Model.V5, timeout=1)
+    assert _submits(anyint_gateway) > 1  # it did retry
+    assert anyint_gateway.stats.tasks_created == 0
+
+
+async def test_a_deadline_before_the_submit_could_be_sent_says_nothing_was_made(
+    anyint_gateway: FakeGateway,
+) -> None:
+    async with AnyIntMusic(
+        api_key=anyint_gateway.api_key, base_url=anyint_gateway.url, rate_limit=(1, 60.0)
+    ) as client:
+        await client.generate(prompt="first", model=Model.V5, timeout=20)
+        with pytest.raises(TaskTimeoutError, match="no task was created") as caught:
+            await client.generate(prompt="second", model=Model.V5, timeout=0.3)
+        assert caught.value.task_id is None
+    assert _submits(anyint_gateway) == 1
+    assert anyint_gateway.stats.tasks_created == 1
 
 
 async def test_cancelled_requests_do_not_stall_the_client(

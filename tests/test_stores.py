@@ -12,7 +12,7 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
-from _helpers import FUTURE_ITER_FREE_LIST, callback_url, post, sdk_growth
+from _helpers import FUTURE_ITER_FREE_LIST, callback_url, complete_body, post, sdk_growth
 
 from anyint_music import (
     AnyIntMusic,
@@ -354,3 +354,35 @@ async def test_an_early_callback_stored_while_the_submit_answers_still_ends_the_
         blocker.close()
         registry.close()
         await store.close()
+
+
+async def test_a_poll_finds_a_final_stage_another_process_stored_and_resolves(
+    anyint_gateway: FakeGateway, tmp_path: Path
+) -> None:
+    """Two processes on one SQLite file: the watcher's poll brings a stage the other already
+    stored. The store's copy is the truth, and the watcher's wait ends with it."""
+    anyint_gateway.drop_callbacks = True
+    anyint_gateway.stage_delay = 0.3
+    anyint_gateway.skip_stages = True
+
+    def client(**kwargs: float) -> AnyIntMusic:
+        return AnyIntMusic(
+            api_key=anyint_gateway.api_key,
+            base_url=anyint_gateway.url,
+            store=SQLiteStore(tmp_path / "shared.db"),
+            **kwargs,
+        )
+
+    async with client(poll_interval=60) as owner, client(poll_interval=3.0) as watcher:
+        task = await owner.submit_generate("shared", model=Model.V5)
+        watched = watcher.task(task.id)  # its first poll comes now, while the task is running
+        async with asyncio.timeout(10):
+            while anyint_gateway.task(task.id).status != "SUCCESS":  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+        stored = complete_body(task.id, prefix="stored")
+        assert (await post(callback_url(anyint_gateway), stored))[0] == 200
+        song = await watched.wait(timeout=20)  # the watcher's next poll, 3 s in
+        assert (await task.wait(timeout=1)) == song
+    assert [t.id for t in song.tracks] == [t["id"] for t in stored["data"]["data"]]
+    polls = [r for r in anyint_gateway.requests if r.path == "/suno/query/task"]
+    assert len(polls) >= 2

@@ -10,10 +10,16 @@ nothing: on every (re)subscribe the worker re-reads its unfinished tokens. Strea
 consumer groups, acknowledgements and trimming to get a durability we already have. Nothing
 polls Redis on the hot path.
 
+A worker that re-attaches to another worker's task (``client.task(task_id)``, e.g. after that
+worker died) takes it over in one atomic step: it becomes the owner, the old owner becomes a
+watcher, and the events stored so far come back with it. An event stored before that step is in
+what it read; one stored after is published to it. Either way no wake-up falls between.
+
 Keys (all under ``prefix``): ``tok:{token}`` (hash: kind, task_id, created_at, owner,
 finished), ``task:{task_id}`` (the token), ``ev:{token}`` (hash: stage -> event JSON),
-``evo:{token}`` (list: stages in arrival order), ``pending:{owner}`` (sorted set of bound,
-unfinished tokens by creation time). Every key has a TTL.
+``evo:{token}`` (list: stages in arrival order), ``w:{token}`` (set: earlier owners, still
+told of new events), ``pending:{owner}`` (sorted set of bound, unfinished tokens by creation
+time). Every key has a TTL.
 """
 
 from __future__ import annotations
@@ -54,14 +60,48 @@ if ARGV[3] == '1' then
   if task_id then redis.call('EXPIRE', ARGV[5] .. 'task:' .. task_id, ttl) end
   if owner then redis.call('ZREM', ARGV[5] .. 'pending:' .. owner, ARGV[6]) end
 end
+local watchers = ARGV[5] .. 'w:' .. ARGV[6]
 if ttl > 0 then
   redis.call('EXPIRE', KEYS[2], ttl)
   redis.call('EXPIRE', KEYS[3], ttl)
+  redis.call('EXPIRE', watchers, ttl)
 end
+local message = ARGV[6] .. ' ' .. ARGV[2]
 if owner and owner ~= ARGV[7] then
-  redis.call('PUBLISH', ARGV[5] .. 'ch:' .. owner, ARGV[6] .. ' ' .. ARGV[2])
+  redis.call('PUBLISH', ARGV[5] .. 'ch:' .. owner, message)
+end
+for _, watcher in ipairs(redis.call('SMEMBERS', watchers)) do
+  if watcher ~= owner and watcher ~= ARGV[7] then
+    redis.call('PUBLISH', ARGV[5] .. 'ch:' .. watcher, message)
+  end
 end
 return 1
+"""
+
+# Take over a task by id. KEYS: task. ARGV: prefix, new owner, now.
+# Returns nil, or {token, tok fields, stage order, event bodies}.
+_WATCH_TASK = """
+local token = redis.call('GET', KEYS[1])
+if not token then return nil end
+local tok = ARGV[1] .. 'tok:' .. token
+local fields = redis.call('HGETALL', tok)
+if #fields == 0 then return nil end
+local owner = redis.call('HGET', tok, 'owner')
+if redis.call('HGET', tok, 'finished') ~= '1' and owner ~= ARGV[2] then
+  local ttl = redis.call('TTL', tok)
+  if owner then
+    local watchers = ARGV[1] .. 'w:' .. token
+    redis.call('SADD', watchers, owner)
+    if ttl > 0 then redis.call('EXPIRE', watchers, ttl) end
+    redis.call('ZREM', ARGV[1] .. 'pending:' .. owner, token)
+  end
+  redis.call('HSET', tok, 'owner', ARGV[2])
+  local born = tonumber(redis.call('HGET', tok, 'created_at')) or tonumber(ARGV[3])
+  redis.call('ZADD', ARGV[1] .. 'pending:' .. ARGV[2], born, token)
+  fields = redis.call('HGETALL', tok)
+end
+return {token, fields, redis.call('LRANGE', ARGV[1] .. 'evo:' .. token, 0, -1),
+        redis.call('HGETALL', ARGV[1] .. 'ev:' .. token)}
 """
 
 
@@ -96,14 +136,27 @@ class RedisStore:
         self._unfinished_ttl = max(int(unfinished_ttl), 1)
         self._redis: aioredis.Redis | None = None
         self._add_event: Any = None
+        self._watch_task: Any = None
 
     def __repr__(self) -> str:
         return f"RedisStore({self._safe_url()!r}, worker_id={self.owner_id!r})"
 
     def _safe_url(self) -> str:
-        # A password in the URL must not reach logs or error messages.
-        _, sep, tail = self.url.rpartition("@")
-        return f"{self.url.split('//', 1)[0]}//***@{tail}" if sep else self.url
+        # A password in the URL must not reach logs or error messages, whether in the user
+        # part (redis://user:pw@host) or as a query parameter (?password=pw).
+        from urllib.parse import unquote  # only ever needed here, for a repr or a message
+
+        url = self.url
+        _, at, tail = url.rpartition("@")
+        if at:  # everything up to the last "@" may be a password, even one holding "?" or "/"
+            url = f"{url.split('//', 1)[0]}//***@{tail}"
+        base, question, query = url.partition("?")
+        params = query.split("&")
+        for i, param in enumerate(params):
+            name = param.partition("=")[0]
+            if unquote(name).strip().lower() == "password":
+                params[i] = f"{name}=***"
+        return base + question + "&".join(params)
 
     def _key(self, *parts: str) -> str:
         return self.prefix + ":".join(parts)
@@ -121,6 +174,7 @@ class RedisStore:
             self.url, decode_responses=True, socket_timeout=5, socket_connect_timeout=5
         )
         self._add_event = self._redis.register_script(_ADD_EVENT)
+        self._watch_task = self._redis.register_script(_WATCH_TASK)
         try:
             await self._redis.ping()
         except BaseException:
@@ -159,7 +213,10 @@ class RedisStore:
 
     async def forget(self, token: str) -> None:
         await self._r.delete(
-            self._key("tok", token), self._key("ev", token), self._key("evo", token)
+            self._key("tok", token),
+            self._key("ev", token),
+            self._key("evo", token),
+            self._key("w", token),
         )
 
     async def add_event(self, token: str, event: TaskEvent) -> bool:
@@ -184,20 +241,25 @@ class RedisStore:
             pipe.lrange(self._key("evo", token), 0, -1)
             pipe.hgetall(self._key("ev", token))
             fields, order, bodies = await pipe.execute()
-        if not fields:
-            return None
-        return StoredTask(
-            token,
-            TaskKind(fields["kind"]),
-            fields.get("task_id"),
-            float(fields.get("created_at", 0)),
-            tuple(_events(order, bodies)),
-            owner=fields.get("owner"),
-        )
+        return _stored(token, fields, order, bodies) if fields else None
 
     async def load_task(self, task_id: str) -> StoredTask | None:
         token = await self._r.get(self._key("task", task_id))
         return None if token is None else await self.load_token(str(token))
+
+    async def watch_task(self, task_id: str) -> StoredTask | None:
+        """As :meth:`load_task`, and take the unfinished task over: this worker becomes its
+        owner (its ``pending()``, its wake-ups); the old owner is still told of new events."""
+        found = await self._watch_task(
+            keys=[self._key("task", task_id)],
+            args=[self.prefix, self.owner_id or "", time.time()],
+        )
+        if not found:
+            return None
+        token, flat, order, flat_bodies = found
+        fields = dict(zip(flat[::2], flat[1::2], strict=True))
+        bodies = dict(zip(flat_bodies[::2], flat_bodies[1::2], strict=True))
+        return _stored(str(token), fields, order, bodies)
 
     async def pending(self) -> list[StoredTask]:
         key = self._key("pending", self.owner_id or "")
@@ -243,5 +305,28 @@ class RedisStore:
                 await pubsub.aclose()  # type: ignore[no-untyped-call]
 
 
+def _stored(
+    token: str, fields: dict[str, str], order: Sequence[str], bodies: dict[str, str]
+) -> StoredTask:
+    return StoredTask(
+        token,
+        TaskKind(fields["kind"]),
+        fields.get("task_id"),
+        float(fields.get("created_at", 0)),
+        tuple(_events(order, bodies)),
+        owner=fields.get("owner"),
+    )
+
+
 def _events(order: Sequence[str], bodies: dict[str, str]) -> list[TaskEvent]:
-    return [event_from_json(json.loads(bodies[stage])) for stage in order if stage in bodies]
+    events = []
+    for stage in order:
+        if stage not in bodies:
+            continue
+        try:
+            events.append(event_from_json(json.loads(bodies[stage])))
+        except Exception as exc:
+            # One damaged record must not stop every other task's catch-up (a re-sync reads
+            # them all); the stage counts as not stored, so a poll or redelivery can bring it.
+            log.error("ignored a malformed stored %r event: %.200s", stage, exc)
+    return events

@@ -3,8 +3,10 @@ server, routes mounted in the user's aiohttp app, or the ASGI app).
 
 Checks run cheapest first: the sender's address, the token, the body, the signature. A known
 token always gets 200 (duplicates too) so the sender stops retrying; an unknown one 404; a body
-whose task id is not the token's task 409; a malformed body 400; a missing or wrong signature
-401; an address outside the allow-list 403. None of them touches any other task.
+whose task id is not the token's task 409; a malformed body (or JSON nested deeper than
+``MAX_JSON_DEPTH``) 400; a missing or wrong signature 401; an address outside the allow-list
+403; a store that fails 503, so that the sender tries again. None of them touches any other
+task.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
+from multidict import MultiMapping
 
 from ._convert import WireFormatError, parse_callback
 from ._models import TaskEvent
@@ -30,6 +33,9 @@ log = logging.getLogger("anyint_music")
 
 CALLBACK_PREFIX = "/anyint/callbacks/"
 DEFAULT_MAX_BODY = 1024 * 1024
+# Far beyond any real callback (about 5 levels), far below what recursive code copes with:
+# the converter and the stores walk the event recursively.
+MAX_JSON_DEPTH = 64
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -76,6 +82,19 @@ def _decode(raw: bytes) -> Any:
     return _decoder.decode(raw.decode(json.detect_encoding(raw), "surrogatepass"))
 
 
+def _too_deep(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests lists and objects more than ``limit`` levels deep; a loop, not
+    a recursion, so no depth can make the check itself fail."""
+    stack = [(value, 1)] if isinstance(value, (dict, list)) else []
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
+    return False
+
+
 def encode_answer(answer: str) -> bytes:
     """The JSON body ``{"status": answer}``; the usual answers are encoded once, up front."""
     body = _ENCODED.get(answer)
@@ -91,6 +110,8 @@ _ENCODED = {
         "unreadable body",
         "not found",
         "method not allowed",
+        "JSON nested too deeply",
+        "could not look the token up; try again",
     ]
 }
 
@@ -98,7 +119,9 @@ _ENCODED = {
 def signature(key: bytes, task_id: str, timestamp: str) -> str:
     """The ``X-Webhook-Signature`` of a delivery: Base64 of HMAC-SHA256 over
     ``"{task_id}.{timestamp}"`` (PROTOCOL.md §8.2)."""
-    digest = hmac.new(key, f"{task_id}.{timestamp}".encode(), hashlib.sha256).digest()
+    # surrogatepass: a task id read from a hostile body may hold lone surrogates.
+    message = f"{task_id}.{timestamp}".encode("utf-8", "surrogatepass")
+    digest = hmac.new(key, message, hashlib.sha256).digest()
     return base64.b64encode(digest).decode()
 
 
@@ -138,12 +161,13 @@ class CallbackHandler:
         self.hmac_tolerance = hmac_tolerance
         self.stats = CallbackStats()
 
-    def client_address(self, peer: str | None, headers: Mapping[str, str]) -> str | None:
+    def client_address(self, peer: str | None, headers: MultiMapping[str]) -> str | None:
         """The sender's address: the socket peer, or, behind a trusted proxy, the last
         ``X-Forwarded-For`` hop that is not itself a trusted proxy."""
         if not self.trusted_proxies or not _within(peer, self.trusted_proxies):
             return peer
-        forwarded = headers.get("X-Forwarded-For", "")
+        # Every line, in order: a sender can put a forged line before the one a proxy adds.
+        forwarded = ",".join(headers.getall("X-Forwarded-For", ()))
         hops = [h.strip() for h in forwarded.split(",") if h.strip()]
         for hop in reversed(hops):
             if not _within(hop, self.trusted_proxies):
@@ -185,7 +209,13 @@ class CallbackHandler:
         if not self.admits(address):
             log.warning("refused a callback from %s: not in allowed_ips", address)
             return 403, "sender not allowed", None
-        state = self.registry.get_token(token) or await self.registry.lookup(token)
+        try:
+            state = self.registry.get_token(token) or await self.registry.lookup(token)
+        except Exception:
+            # The store could not be asked: the token may well be ours, so not 404 but an
+            # answer that makes the sender try again later.
+            log.exception("could not look a callback token up in the store")
+            return 503, "could not look the token up; try again", None
         if state is None:
             return 404, "unknown callback token", None
         if raw is None or len(raw) > self.max_body:
@@ -193,6 +223,9 @@ class CallbackHandler:
             return 413, f"body larger than {self.max_body} bytes", None
         try:
             body = _decode(raw)
+            if _too_deep(body, MAX_JSON_DEPTH):
+                log.warning("refused a callback nested over %d levels deep", MAX_JSON_DEPTH)
+                return 400, "JSON nested too deeply", None
             event = parse_callback(state.kind, body)
         except (ValueError, WireFormatError, RecursionError) as exc:
             # json.JSONDecodeError and UnicodeDecodeError are ValueErrors too.
@@ -220,13 +253,16 @@ class CallbackHandler:
         given = headers.get("X-Webhook-Signature", "")
         if not stamp or not given:
             return "missing X-Webhook-Timestamp or X-Webhook-Signature"
-        try:
-            skew = abs(time.time() - int(stamp))
-        except ValueError:
+        # ASCII digits only: int() also takes other scripts' digits, and a huge number would
+        # not convert to a float below.
+        if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 20):
             return "X-Webhook-Timestamp is not a number of seconds"
+        skew = abs(time.time() - int(stamp))
         if skew > self.hmac_tolerance:
             return f"X-Webhook-Timestamp is {skew:.0f} s off (tolerance {self.hmac_tolerance:g} s)"
         expected = signature(self.hmac_key, task_id, stamp)
-        if not hmac.compare_digest(expected.encode(), given.encode()):
+        # Header bytes that are not UTF-8 arrive as surrogates (aiohttp) or Latin-1 (ASGI);
+        # surrogatepass encodes any str, so they simply do not match.
+        if not hmac.compare_digest(expected.encode(), given.encode("utf-8", "surrogatepass")):
             return "X-Webhook-Signature does not match"
         return None

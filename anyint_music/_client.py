@@ -49,7 +49,7 @@ from ._models import (
     VocalGender,
 )
 from ._polling import DEFAULT_CONCURRENCY, Poller
-from ._receiver import CallbackReceiver
+from ._receiver import DEFAULT_READ_TIMEOUT, CallbackReceiver
 from ._registry import TaskRegistry
 from ._retry import RetryPolicy, certainly_no_task
 from ._tasks import Deadlines, Task, TaskState
@@ -163,6 +163,11 @@ class AnyIntMusic:
         ssl_context: serve the embedded receiver over TLS with this context.
         callback_socket: serve the embedded receiver on this Unix socket path instead of TCP
             (behind a local proxy; ``public_url`` is then required).
+        callback_max_connections: the most connections the embedded receiver keeps open; at
+            the cap a new one closes the longest-waiting one without a complete request.
+            Default from the process's open-files limit (512 at 1024, at most 4096).
+        callback_read_timeout: seconds a connection has for a request head, and again for its
+            body (408), before the embedded receiver closes it.
         trusted_proxies: addresses or CIDR ranges of proxies whose ``X-Forwarded-For`` is
             believed when telling who sent a callback.
         allowed_ips: if set, accept callbacks only from these addresses or CIDR ranges (403
@@ -202,6 +207,8 @@ class AnyIntMusic:
         receiver: bool = True,
         ssl_context: ssl.SSLContext | None = None,
         callback_socket: str | None = None,
+        callback_max_connections: int | None = None,
+        callback_read_timeout: float = DEFAULT_READ_TIMEOUT,
         trusted_proxies: Sequence[str] = (),
         allowed_ips: Sequence[str] | None = None,
         hmac_key: str | bytes | None = None,
@@ -301,6 +308,8 @@ class AnyIntMusic:
             port=callback_port,
             ssl_context=ssl_context,
             unix_socket=callback_socket,
+            max_connections=callback_max_connections,
+            read_timeout=callback_read_timeout,
         )
         self._embedded = receiver
         self._registry.on_event = _guarded(on_event) if on_event is not None else None

@@ -1,16 +1,49 @@
-"""The embedded callback server (aiohttp), and the same route for mounting in the user's app."""
+"""The embedded callback server (aiohttp), and the same route for mounting in the user's app.
+
+The embedded server holds out against slow senders (slowloris): a connection must send a
+complete request within ``read_timeout``, and the open connections are capped below the
+process's limit on open files. At the cap, a new connection closes the one that has waited
+longest without a complete request, so idle or trickling connections can never lock the
+service's callbacks out.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import ssl
+import sys
+from collections import OrderedDict
+from collections.abc import Callable
 
 from aiohttp import web
-from aiohttp.web_protocol import RequestPayloadError
+from aiohttp.web_protocol import RequestHandler, RequestPayloadError
 
 from ._callbacks import CALLBACK_PREFIX, CallbackHandler, encode_answer
+from .errors import ConfigurationError
+
+if sys.platform != "win32":
+    import resource
 
 log = logging.getLogger("anyint_music")
+
+DEFAULT_READ_TIMEOUT = 10.0
+# Idle connections cost memory too: even with a vast limit on open files, no more by default.
+_MAX_DEFAULT_CONNECTIONS = 4096
+
+
+def default_max_connections() -> int:
+    """The default cap on the receiver's open connections: well below this process's limit on
+    open files, since every connection holds one."""
+    if sys.platform == "win32":  # no per-process limit to derive it from
+        return _MAX_DEFAULT_CONNECTIONS
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return _MAX_DEFAULT_CONNECTIONS
+    # Headroom for the rest of the process (HTTP session, store, logs), for sockets accepted
+    # in one go before their connections are counted (asyncio accepts up to a listen backlog
+    # of them per loop turn), and for closed ones whose descriptors are freed a turn later.
+    return max(min(soft - max(512, soft // 4), _MAX_DEFAULT_CONNECTIONS), soft // 4, 1)
 
 
 async def read_capped(request: web.Request, cap: int) -> bytes | None:
@@ -36,8 +69,90 @@ async def read_capped(request: web.Request, cap: int) -> bytes | None:
             return None
 
 
+class _ConnectionCap:
+    """Keeps the receiver's open connections at ``limit`` or fewer. At the limit a new
+    connection closes the one that has waited longest without a complete request (idle, or
+    still sending its head or body); a request being answered is never cut off."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._waiting: OrderedDict[RequestHandler, None] = OrderedDict()  # longest first
+        self._answering: set[RequestHandler] = set()
+
+    def factory(self, server: web.Server) -> Callable[[], asyncio.Protocol]:
+        """The protocol factory for ``loop.create_server``: aiohttp's, counted."""
+        return lambda: _Counted(self, server())
+
+    def opened(self, conn: RequestHandler) -> None:
+        if len(self._waiting) + len(self._answering) >= self.limit:
+            if not self._waiting:
+                # Every connection is answering a request: this one must wait its turn; the
+                # service tries again.
+                conn.force_close()
+                return
+            oldest, _ = self._waiting.popitem(last=False)
+            oldest.force_close()
+        self._waiting[conn] = None
+
+    def closed(self, conn: RequestHandler) -> None:
+        self._waiting.pop(conn, None)
+        self._answering.discard(conn)
+
+    def answering(self, conn: RequestHandler) -> None:
+        """``conn`` delivered a complete request (a no-op for connections not counted here,
+        e.g. those of a user's app the routes are mounted in)."""
+        if conn in self._waiting:
+            del self._waiting[conn]
+            self._answering.add(conn)
+
+    def answered(self, conn: RequestHandler) -> None:
+        if conn in self._answering:
+            self._answering.remove(conn)
+            self._waiting[conn] = None  # now waits for its next request, last in line
+
+
+class _Counted(asyncio.Protocol):
+    """aiohttp's protocol for one connection, telling the cap when it opens and closes."""
+
+    def __init__(self, cap: _ConnectionCap, inner: RequestHandler) -> None:
+        self._cap = cap
+        self._inner = inner
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._inner.connection_made(transport)
+        self._cap.opened(self._inner)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cap.closed(self._inner)
+        self._inner.connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        self._inner.data_received(data)
+
+    def eof_received(self) -> None:
+        self._inner.eof_received()  # aiohttp's answers None as well: the transport closes
+
+    def pause_writing(self) -> None:
+        self._inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self._inner.resume_writing()
+
+
 class CallbackReceiver:
-    """Serves the callback route over TCP (optionally TLS) or a Unix socket."""
+    """Serves the callback route over TCP (optionally TLS) or a Unix socket.
+
+    Args:
+        handler: what is done with each callback.
+        host, port: where to listen (port 0: a free one).
+        ssl_context: serve TLS with it.
+        unix_socket: listen on this Unix socket path instead of TCP.
+        max_connections: the most connections open at once; default derived from the
+            process's limit on open files (:func:`default_max_connections`).
+        read_timeout: seconds a connection has to send a complete request head after it
+            connects (or after its previous answer), and again for the body; then it is
+            closed (408 for a late body).
+    """
 
     def __init__(
         self,
@@ -47,13 +162,23 @@ class CallbackReceiver:
         port: int,
         ssl_context: ssl.SSLContext | None = None,
         unix_socket: str | None = None,
+        max_connections: int | None = None,
+        read_timeout: float = DEFAULT_READ_TIMEOUT,
     ) -> None:
+        if max_connections is not None and max_connections < 1:
+            raise ConfigurationError("max_connections must be at least 1")
+        if not read_timeout > 0:
+            raise ConfigurationError("read_timeout must be a positive number of seconds")
         self._handler = handler
         self._host = host
         self._port = port
         self._ssl = ssl_context
         self._unix_socket = unix_socket
+        self._max_connections = max_connections
+        self._read_timeout = read_timeout
         self._runner: web.AppRunner | None = None
+        self._listener: asyncio.Server | None = None
+        self._cap: _ConnectionCap | None = None
         self.url: str | None = None
 
     def routes(self) -> list[web.RouteDef]:
@@ -68,23 +193,48 @@ class CallbackReceiver:
 
     async def start(self) -> str:
         """Start listening; return the base URL the receiver is reachable at locally."""
-        runner = web.AppRunner(self.app(), access_log=None, handle_signals=False)
+        runner = web.AppRunner(
+            self.app(),
+            access_log=None,
+            handle_signals=False,
+            # aiohttp closes a connection that waits for a request head this long, counted
+            # from when it connected or was last answered: the header-read timeout.
+            keepalive_timeout=self._read_timeout,
+        )
         await runner.setup()
+        assert runner.server is not None
+        cap = _ConnectionCap(self._max_connections or default_max_connections())
+        # Listening ourselves rather than through an aiohttp site: only so can the cap see
+        # every connection. As TCPSite and UnixSite do, with a bound on TLS handshakes.
+        factory = cap.factory(runner.server)
+        handshake = self._read_timeout if self._ssl is not None else None
+        loop = asyncio.get_running_loop()
         try:
-            site: web.BaseSite
             if self._unix_socket is not None:
-                site = web.UnixSite(runner, self._unix_socket)
+                listener = await loop.create_unix_server(
+                    factory,
+                    self._unix_socket,
+                    backlog=128,
+                    ssl=self._ssl,
+                    ssl_handshake_timeout=handshake,
+                )
             else:
-                site = web.TCPSite(runner, self._host, self._port, ssl_context=self._ssl)
-            await site.start()
+                listener = await loop.create_server(
+                    factory,
+                    self._host,
+                    self._port,
+                    backlog=128,
+                    ssl=self._ssl,
+                    ssl_handshake_timeout=handshake,
+                )
         except BaseException:
             await runner.cleanup()
             raise
-        self._runner = runner
+        self._runner, self._listener, self._cap = runner, listener, cap
         if self._unix_socket is not None:
             self.url = f"unix:{self._unix_socket}"
             return self.url
-        host, port = runner.addresses[0][:2]
+        host, port = listener.sockets[0].getsockname()[:2]
         if ":" in host:
             host = f"[{host}]"
         self.url = f"{'https' if self._ssl else 'http'}://{host}:{port}"
@@ -94,7 +244,11 @@ class CallbackReceiver:
         """Stop accepting; in-flight handlers finish first."""
         if self._runner is not None:
             runner, self._runner = self._runner, None
-            await runner.cleanup()
+            if self._listener is not None:
+                self._listener.close()  # accept nothing more
+                self._listener = None
+            await runner.cleanup()  # closes idle connections, lets the others be answered
+            self._cap = None
 
     async def _handle(self, request: web.Request) -> web.Response:
         handler = self._handler
@@ -103,13 +257,28 @@ class CallbackReceiver:
             status, answer = await handler.handle("", b"", request.headers, address)
             return _json(status, answer)
         try:
-            raw = await read_capped(request, handler.max_body)
+            async with asyncio.timeout(self._read_timeout):
+                raw = await read_capped(request, handler.max_body)
+        except TimeoutError:
+            log.warning("refused a callback whose body took over %g s", self._read_timeout)
+            response = _json(408, encode_answer("body not received in time"))
+            response.force_close()
+            return response
         except RequestPayloadError as exc:  # e.g. a Content-Encoding the body does not match
             log.warning("refused an unreadable callback body: %s", exc)
             return _json(400, encode_answer("unreadable body"))
-        status, answer = await handler.handle(
-            request.match_info["token"], raw, request.headers, address
-        )
+        except ConnectionError:  # closed while the body came (e.g. by the cap): nobody to answer
+            return _json(400, encode_answer("unreadable body"))
+        cap = self._cap
+        if cap is not None:
+            cap.answering(request.protocol)
+        try:
+            status, answer = await handler.handle(
+                request.match_info["token"], raw, request.headers, address
+            )
+        finally:
+            if cap is not None:
+                cap.answered(request.protocol)
         return _json(status, answer)
 
 

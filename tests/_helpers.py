@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import select
+import subprocess
+import sys
+import time
 import tracemalloc
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -74,3 +80,40 @@ def sdk_growth(
         for s in after.compare_to(base, key)
         if "anyint_music" in str(s.traceback) and "testing" not in str(s.traceback)
     ]
+
+
+def on_terminal(
+    *args: str, env: dict[str, str], cwd: Path | None = None, seconds: float = 30
+) -> tuple[int, bytes]:
+    """``python -m anyint_music ARGS`` on a pseudo-terminal; its exit code and every byte."""
+    primary, secondary = os.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "anyint_music", *args],
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+        env=env,
+        cwd=cwd,
+    )
+    os.close(secondary)
+    output = b""
+    deadline = time.monotonic() + seconds
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([primary], [], [], 0.5)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(primary, 4096)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            output += chunk
+        code = proc.wait(timeout=5)
+    finally:
+        os.close(primary)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return code, output

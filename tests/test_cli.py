@@ -9,13 +9,13 @@ import select
 import signal
 import subprocess
 import sys
-import time
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _helpers import on_terminal
 
 from anyint_music._download import partial_path
 
@@ -153,46 +153,17 @@ def test_without_mutagen_it_says_once_how_to_enable_tags(tmp_path: Path) -> None
 
 
 def test_progress_on_a_terminal(tmp_path: Path) -> None:
-    primary, secondary = os.openpty()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "anyint_music",
-            "generate",
-            "a song",
-            "--simulate",
-            "--stage-delay",
-            "0.15",
-            "--out",
-            str(tmp_path),
-        ],
-        stdin=secondary,
-        stdout=secondary,
-        stderr=secondary,
+    code, output = on_terminal(
+        "generate",
+        "a song",
+        "--simulate",
+        "--stage-delay",
+        "0.15",
+        "--out",
+        str(tmp_path),
         env=_env(TERM="xterm"),
+        seconds=20,
     )
-    os.close(secondary)
-    output = b""
-    deadline = time.monotonic() + 20
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([primary], [], [], 0.5)
-            if not ready:
-                continue
-            try:
-                chunk = os.read(primary, 4096)
-            except OSError:  # EIO: the child closed the terminal
-                break
-            if not chunk:
-                break
-            output += chunk
-        code = proc.wait(timeout=5)
-    finally:
-        os.close(primary)
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
     text = output.decode(errors="replace")
 
     assert code == 0, text

@@ -19,6 +19,7 @@ from anyint_music import (
     AuthenticationError,
     BadRequestError,
     ClientStateError,
+    ConfigurationError,
     Model,
     TaskKind,
 )
@@ -216,3 +217,17 @@ def test_task_ages_are_judged_on_the_loop_clock(tmp_path: Path) -> None:
 
     with asyncio.Runner(loop_factory=BehindLoop) as runner:
         assert runner.run(run()) == [2, 2]
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        {"callback_max_connections": 0},
+        {"callback_read_timeout": 0.0},
+        {"poll_concurrency": 0},
+        {"poll_concurrency": 2.5},
+    ],
+)
+def test_receiver_and_poll_limits_are_checked_up_front(setting: dict[str, Any]) -> None:
+    with pytest.raises(ConfigurationError, match=next(iter(setting)).split("_", 1)[1]):
+        AnyIntMusic(api_key="k", **setting)

@@ -7,11 +7,9 @@ import asyncio
 import json
 import os
 import re
-import select
 import subprocess
 import sys
 import threading
-import time
 import unicodedata
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +17,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from _helpers import on_terminal
 from aiohttp import web
 
 from anyint_music.testing._sim_content import file_bytes
@@ -155,41 +154,6 @@ def cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProce
         env=env,
         cwd=cwd,
     )
-
-
-def on_terminal(*args: str, env: dict[str, str], cwd: Path) -> tuple[int, bytes]:
-    """``python -m anyint_music ARGS`` on a pseudo-terminal; its exit code and every byte."""
-    primary, secondary = os.openpty()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "anyint_music", *args],
-        stdin=secondary,
-        stdout=secondary,
-        stderr=secondary,
-        env=env,
-        cwd=cwd,
-    )
-    os.close(secondary)
-    output = b""
-    deadline = time.monotonic() + 30
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([primary], [], [], 0.5)
-            if not ready:
-                continue
-            try:
-                chunk = os.read(primary, 4096)
-            except OSError:  # EIO: the child closed the terminal
-                break
-            if not chunk:
-                break
-            output += chunk
-        code = proc.wait(timeout=5)
-    finally:
-        os.close(primary)
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    return code, output
 
 
 def assert_inert(output: bytes, *, ours: bytes = b"") -> None:

@@ -59,7 +59,9 @@ class SQLiteStore:
     All database work runs on one background thread, never on the event loop.
 
     Args:
-        path: the database file; created with its tables if missing.
+        path: the database file; created with its tables if missing, readable by its owner
+            only (mode 0600: the callback tokens in it are secrets). SQLite gives its ``-wal``
+            and ``-shm`` files the same mode; an existing file keeps the mode it has.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -90,6 +92,10 @@ class SQLiteStore:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="anyint-sqlite")
 
         def connect() -> None:
+            if self.path not in ("", ":memory:"):
+                # The callback tokens in it are secrets: create it readable by its owner only.
+                # SQLite gives the -wal and -shm files the mode of the database file.
+                os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
             # isolation_level=None: we issue BEGIN/COMMIT ourselves, one transaction per write.
             db = sqlite3.connect(self.path, isolation_level=None)
             db.execute("PRAGMA journal_mode=WAL")

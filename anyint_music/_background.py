@@ -50,7 +50,10 @@ class Background:
         on_error: Callable[[Exception], None] | None = None,
     ) -> asyncio.Task[None]:
         """Run ``job`` once. If it raises, log it at ERROR and call ``on_error`` with it."""
-        return self._track(self._once(job, name, on_error), name)
+        task = self._track(self._once(job, name, on_error), name)
+        # Cancelled before it began, ``job`` was never awaited: close it quietly.
+        task.add_done_callback(lambda _: job.close())
+        return task
 
     def supervise(self, name: str, run: Callable[[], Awaitable[None]]) -> asyncio.Task[None]:
         """Run the loop ``run()`` until it returns or is cancelled; whenever it raises, log it

@@ -351,6 +351,8 @@ class AnyIntMusic:
                 raise ClientClosedError("this AnyIntMusic was closed; create a new client")
             async with contextlib.AsyncExitStack() as undo:
                 await self._start(undo)
+                if self._closed():  # aclose() came while it started
+                    raise ClientClosedError("the client was closed while it opened")
                 undo.pop_all()  # started: nothing to undo
             self._state = _State.OPEN
             return self
@@ -444,6 +446,9 @@ class AnyIntMusic:
             except Exception as exc:  # a failed clean-up is retried next round
                 log.warning("pruning the task store failed: %s", exc)
 
+    def _closed(self) -> bool:
+        return self._state is _State.CLOSED
+
     def _ensure_open(self) -> None:
         if self._state is _State.UNOPENED:
             raise ClientClosedError(
@@ -459,6 +464,9 @@ class AnyIntMusic:
         self._ensure_open()
         started = time.perf_counter()
         limit = _DEADLINE.get()
+        # Used up here: tasks started from now on in this context (an on_event hook's, say)
+        # must not inherit the deadline of the call that submitted.
+        _DEADLINE.set(None)
         deadline = None if limit is None else limit[0]
         try:
             async with asyncio.timeout_at(deadline):
@@ -475,11 +483,11 @@ class AnyIntMusic:
             task_id = _task_id(data, path)
         except Expired:
             assert limit is not None
-            await self._registry.forget(state)
+            await self._forget(state)
             raise TaskTimeoutError(None, limit[1], sent=False) from None
         except BaseException as exc:
             if certainly_no_task(exc):
-                await self._registry.forget(state)
+                await self._forget(state)
                 raise
             # A task may exist: its token stays known so its callbacks are still taken in.
             if isinstance(exc, Exception):
@@ -500,6 +508,14 @@ class AnyIntMusic:
                 },
             )
         return self._handle(state)
+
+    async def _forget(self, state: TaskState) -> None:
+        """Drop the token of a submit that created nothing; a store failure here must not
+        hide the error that explains the submit."""
+        try:
+            await self._registry.forget(state)
+        except Exception as exc:
+            log.warning("could not drop an unused callback token from the store: %s", exc)
 
     async def _run(self, submit: Awaitable[Task[R]], limit: float | None) -> R:
         """Submit, then wait, within one deadline (the client's ``timeout`` by default).

@@ -100,7 +100,9 @@ def make_error(status: int, body: Any, text: str = "") -> errors.APIError:
             cls = _by_words(kind) or (
                 errors.AuthenticationError if "auth" in kind else errors.BadRequestError
             )
-        return cls(message, status=status, code=code, hint=_HINTS.get(cls))
+        error = cls(message, status=status, code=code, hint=_HINTS.get(cls))
+        error.from_gateway = True
+        return error
     if isinstance(body, Mapping) and "code" in body:
         try:
             code = int(body["code"])
@@ -111,7 +113,7 @@ def make_error(status: int, body: Any, text: str = "") -> errors.APIError:
         if code == 429:
             cls = _by_words(message) or cls
         error = cls(message, status=status, code=code, data=body.get("data"), hint=_HINTS.get(cls))
-        error.from_envelope = True
+        error.from_envelope = error.from_gateway = True
         return error
     cls = _error_class(status, in_body=False) if status >= 400 else errors.MalformedResponseError
     snippet = (text or "").strip()[:200] or "empty body"
@@ -245,6 +247,13 @@ class Transport:
                 ) from None
             rate = False
             wait = 0.0
+            if deadline is not None and loop.time() >= deadline:  # a slot came, but too late
+                throttle.release(rate_limited=False, wait=None)
+                if failure is None:
+                    raise Expired()
+                raise _gave_up(
+                    failure, failures, loop.time() - started, "the call's timeout ran out"
+                )
             try:
                 async with asyncio.timeout_at(deadline):
                     data = await self._send(method, path, json_body, params)

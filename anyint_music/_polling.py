@@ -32,13 +32,20 @@ Fetch = Callable[[TaskKind, str], Awaitable["TaskEvent | None"]]
 BACKOFF = 1.5
 
 # Refusals that asking again cannot change: 404 (no such task), 400/422 (the query itself is
-# wrong), 401/403 (the key). Rate answers, 5xx and lost answers are worth another poll.
-PERMANENT = (
-    errors.BadRequestError,
-    errors.AuthenticationError,
-    errors.PermissionDeniedError,
-    errors.InsufficientCreditsError,
-)
+# wrong), 401/403 (the key). Rate answers, 5xx and lost answers are worth another poll, and so
+# is any 4xx without the gateway's own error body (a proxy's page says nothing of the task).
+PERMANENT_CODES = frozenset({400, 401, 403, 404, 422})
+
+
+def refused_for_good(exc: BaseException) -> bool:
+    """Whether a poll's failure is the gateway's own, final refusal of this query."""
+    final = errors.BadRequestError | errors.AuthenticationError | errors.PermissionDeniedError
+    return (
+        isinstance(exc, final)
+        and exc.from_gateway
+        and (exc.status in PERMANENT_CODES or exc.code in PERMANENT_CODES)
+    )
+
 
 DEFAULT_CONCURRENCY = 32
 
@@ -125,11 +132,13 @@ class Poller:
                 if state.future.done():
                     continue
                 await self._slots.acquire()
-                self._background.spawn(
+                task = self._background.spawn(
                     self._poll(state, wait),
                     name=f"poll {state.task_id}",
                     on_error=functools.partial(self._retry_later, state),
                 )
+                # Released when the poll's task ends, even one cancelled before it began.
+                task.add_done_callback(lambda _: self._slots.release())
             due = self._next_due()
             timeout = None if due is None else max(due - loop.time(), 0.0)
             try:
@@ -139,12 +148,12 @@ class Poller:
                 pass
 
     async def _poll(self, state: TaskState, wait: float) -> None:
+        assert state.task_id is not None
+        self.polls += 1
         try:
-            assert state.task_id is not None
-            self.polls += 1
-            try:
-                event = await self._fetch(state.kind, state.task_id)
-            except PERMANENT as exc:
+            event = await self._fetch(state.kind, state.task_id)
+        except Exception as exc:
+            if refused_for_good(exc):
                 log.warning(
                     "polling task %s was refused for good: %s",
                     state.task_id,
@@ -153,30 +162,23 @@ class Poller:
                 )
                 self._registry.end(state, exc)
                 return
-            except Exception as exc:  # a failed poll must not end the wait: try again later
+            # A failed poll must not end the wait: try again later.
+            log.warning(
+                "polling task %s failed: %s", state.task_id, exc, extra={"task_id": state.task_id}
+            )
+            event = None
+        if event is not None:
+            try:
+                await self._registry.apply(state, event)
+            except Exception as exc:  # e.g. the store failed: the next poll tries again
                 log.warning(
-                    "polling task %s failed: %s",
+                    "could not record the polled result of task %s: %s",
                     state.task_id,
                     exc,
                     extra={"task_id": state.task_id},
                 )
-                event = None
-            if event is not None:
-                try:
-                    await self._registry.apply(state, event)
-                except Exception as exc:  # e.g. the store failed: the next poll tries again
-                    log.warning(
-                        "could not record the polled result of task %s: %s",
-                        state.task_id,
-                        exc,
-                        extra={"task_id": state.task_id},
-                    )
-            if not state.future.done():
-                self.schedule(
-                    state, min(wait * BACKOFF, self.max_interval) if wait else self.interval
-                )
-        finally:
-            self._slots.release()
+        if not state.future.done():
+            self.schedule(state, min(wait * BACKOFF, self.max_interval) if wait else self.interval)
 
     def _retry_later(self, state: TaskState, _: Exception) -> None:
         """A poll failed unexpectedly (it is logged): poll again, rather than lose the task."""

@@ -239,6 +239,10 @@ class TaskRegistry:
         if not usable(stored.kind, event):
             return Outcome.ACCEPTED
         if await self.store.add_event(stored.token, event):
+            if stored.token in self._by_token:
+                # This worker began to watch the task while the event was being stored: the
+                # store tells other workers, not the one that stored it, so apply it here.
+                await self.remote(stored.token, event)
             return Outcome.ACCEPTED
         self.duplicates += 1
         return Outcome.DUPLICATE
@@ -288,23 +292,27 @@ class TaskRegistry:
                 state.fail(exc)
                 self.failed += 1
                 state.notify()
+            self._drop(state)  # a later client.task() tries again instead of this failure
 
         self.background.spawn(self._resume(state), name=f"attach {task_id}", on_error=failed)
         return state
 
     async def _resume(self, state: TaskState) -> None:
         assert state.task_id is not None
-        # A shared store moves the task's wake-ups to this worker as it reads it, so a callback
-        # that another worker stores from now on is heard here at once, not at the next poll.
-        read = getattr(self.store, "watch_task", None) or self.store.load_task
+        # A shared store can make this worker a watcher of the task as it reads it, so a
+        # callback another worker stores from then on is heard here at once, not at the next
+        # poll. The token is registered first, so that no wake-up finds this worker without it.
+        watch = getattr(self.store, "watch_task", None)
         try:
-            stored = await read(state.task_id)
+            stored = await self.store.load_task(state.task_id)
+            if stored is not None and self._by_token.setdefault(stored.token, state) is state:
+                state.token = stored.token
+                if watch is not None:
+                    stored = await watch(state.task_id)
         except Exception as exc:
             log.warning("could not read task %s from the store: %s", state.task_id, exc)
             stored = None
-        if stored is not None and stored.token is not None:
-            state.token = stored.token
-            self._by_token.setdefault(stored.token, state)
+        if stored is not None and stored.token == state.token:
             for event in stored.events:
                 if event.task_id == state.task_id:
                     await self.apply(state, event, persist=False)
@@ -326,6 +334,12 @@ class TaskRegistry:
         existing = self._by_token.get(stored.token)
         if existing is not None:  # another lookup adopted it while we read the store
             return existing
+        attached = self._by_task.get(stored.task_id) if stored.task_id is not None else None
+        if attached is not None:  # re-attached by id (client.task) while we read the store
+            if attached.token is None:
+                attached.token = stored.token
+            self._by_token[stored.token] = attached
+            return attached
         state = TaskState.create(stored.kind, token=stored.token, task_id=stored.task_id)
         self._by_token[stored.token] = state
         if stored.task_id is not None:

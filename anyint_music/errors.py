@@ -121,6 +121,9 @@ class APIError(AnyIntError):
         self.retry_after: float | None = None
         # Set when the refusal came as the service's own {code, msg, data} answer.
         self.from_envelope = False
+        # Set when it came in either of the gateway's own error bodies, not as a bare status
+        # (a proxy's error page, say).
+        self.from_gateway = False
         text = f"{message} (HTTP {status}, code {self.code})"
         super().__init__(f"{text}. {hint}" if hint else text)
 

@@ -9,15 +9,18 @@ import time
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 import redis.asyncio as aioredis
 from _helpers import callback_url
 from _redis_server import RedisServer
+from aiohttp import web
 
 from anyint_music import (
     AnyIntMusic,
     AuthenticationError,
     BadRequestError,
+    ClientClosedError,
     ClientStateError,
     ConfigurationError,
     Model,
@@ -231,3 +234,108 @@ def test_task_ages_are_judged_on_the_loop_clock(tmp_path: Path) -> None:
 def test_receiver_and_poll_limits_are_checked_up_front(setting: dict[str, Any]) -> None:
     with pytest.raises(ConfigurationError, match=next(iter(setting)).split("_", 1)[1]):
         AnyIntMusic(api_key="k", **setting)
+
+
+async def test_a_proxy_error_page_on_a_poll_does_not_end_the_wait(
+    anyint_gateway: FakeGateway,
+) -> None:
+    """A load balancer in front of the gateway answers one poll with its own bare 404 page:
+    that says nothing of the task, so the wait goes on and a later poll brings the result."""
+    anyint_gateway.drop_callbacks = True
+    anyint_gateway.stage_delay = 0.2
+    pages = 0
+
+    async def balancer(request: web.Request) -> web.StreamResponse:
+        nonlocal pages
+        if request.path.startswith("/suno/query") and pages == 0:
+            pages += 1
+            return web.Response(status=404, text="<html>404 Not Found</html>")
+        async with aiohttp.ClientSession() as session:
+            upstream = await session.request(
+                request.method,
+                anyint_gateway.url + request.path_qs,
+                headers={"Authorization": request.headers.get("Authorization", "")},
+                data=await request.read(),
+            )
+            body = await upstream.read()
+            return web.Response(status=upstream.status, body=body, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_route("*", "/{path:.*}", balancer)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    try:
+        async with AnyIntMusic(
+            api_key=anyint_gateway.api_key, base_url=f"http://{host}:{port}", poll_interval=0.2
+        ) as client:
+            task = await client.submit_generate("behind a balancer", model=Model.V5)
+            song = await task.wait(timeout=20)
+            assert client.stats().polls >= 2
+    finally:
+        await runner.cleanup()
+    assert pages == 1
+    assert [t.id for t in song.tracks] == [
+        t["id"] for t in anyint_gateway.task(task.id).result or ()
+    ]
+
+
+class SlowOpenStore(SQLiteStore):
+    """A store that takes its time to open, as a remote one does."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.opening = asyncio.Event()
+        self.proceed = asyncio.Event()
+        self.closed = 0
+
+    async def open(self) -> None:
+        self.opening.set()
+        await self.proceed.wait()
+        await super().open()
+
+    async def close(self) -> None:
+        self.closed += 1
+        await super().close()
+
+
+async def test_closing_while_opening_leaves_the_client_closed(
+    anyint_gateway: FakeGateway, tmp_path: Path
+) -> None:
+    store = SlowOpenStore(tmp_path / "tasks.db")
+    client = _client(anyint_gateway, store=store)
+    opening = asyncio.create_task(client.open())
+    await store.opening.wait()
+    await client.aclose()  # a shutdown hook while startup still runs
+    store.proceed.set()
+    with pytest.raises(ClientClosedError, match="closed while it opened"):
+        await opening
+    assert store.closed == 1
+    with pytest.raises(ClientClosedError):
+        await client.generate("after", model=Model.V5)
+
+
+async def test_a_deadline_does_not_follow_work_started_inside_the_call(
+    anyint_gateway: FakeGateway,
+) -> None:
+    """A hook that starts more work while a waiting call submits must not hand that work the
+    call's deadline."""
+    anyint_gateway.early_callbacks = True  # the hook runs inside the submit
+    later: list[asyncio.Task[Any]] = []
+
+    async def follow_up() -> Any:
+        await asyncio.sleep(1.2)  # past the first call's deadline
+        task = await client.submit_lyrics("a follow-up")  # no deadline of its own
+        return await task.wait(timeout=20)
+
+    def hook(event: Any) -> None:
+        if not later:
+            later.append(asyncio.get_running_loop().create_task(follow_up()))
+
+    async with _client(anyint_gateway, on_event=hook) as client:
+        await client.generate("quick", model=Model.V5, timeout=1)
+        assert later
+        lyrics = await later[0]
+    assert lyrics.variants

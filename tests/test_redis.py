@@ -270,3 +270,94 @@ async def test_a_killed_workers_tasks_are_taken_over_at_callback_speed(
     assert results == {task_id: made[task_id] for task_id in orphans}
     assert landed_on_b & set(orphans)  # the other survivor took some of them
     assert all(polls[task_id] <= 1 for task_id in orphans), polls
+
+
+class GatedStore(RedisStore):
+    """A real RedisStore whose answer to a re-attach reaches the worker only when the test says:
+    the moment in which a callback may race the re-attach, held open."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.watched = asyncio.Event()
+        self.reply = asyncio.Event()
+        self.reply.set()
+
+    async def watch_task(self, task_id: str) -> Any:
+        found = await super().watch_task(task_id)
+        self.watched.set()
+        await self.reply.wait()
+        return found
+
+
+@pytest.mark.parametrize(
+    "race",
+    [
+        "callback on the adopter, looked up before the re-attach",
+        "callback on a third worker before the adopter reads its re-attach",
+        "callback on the adopter before it reads its re-attach",
+    ],
+)
+async def test_a_callback_racing_a_re_attach_reaches_the_adopter(
+    redis_server: RedisServer, prefix: str, race: str
+) -> None:
+    """Workers a (the submitter, gone quiet), b (re-attaches with client.task) and c; no polls:
+    whichever moment the final callback comes, b's wait ends from it, once."""
+    from anyint_music._models import TaskEvent, TaskKind
+    from anyint_music._registry import TaskRegistry
+
+    registries: dict[str, TaskRegistry] = {}
+    listeners = []
+    stores: list[RedisStore] = []
+    for name in ("a", "b", "c"):
+        store = GatedStore(redis_server.url, worker_id=name, prefix=prefix)
+        await store.open()
+        stores.append(store)
+        registries[name] = TaskRegistry(store)
+        listeners.append(
+            asyncio.create_task(store.listen(registries[name].remote, registries[name].resync))
+        )
+    a, b, c = registries["a"], registries["b"], registries["c"]
+    b_store = stores[1]
+    try:
+        submitted = await a.new(TaskKind.COVER)
+        await a.bind(submitted, "cover-task")
+        token = submitted.token
+        assert token is not None
+        final = TaskEvent(
+            "cover-task", TaskKind.COVER, Stage.COMPLETE, images=("https://files.test/1.png",)
+        )
+        if race.startswith("callback on the adopter, looked up"):
+            found = await b.lookup(token)  # the receiver reads the store: a's task, for now
+            waited = b.attach("cover-task", TaskKind.COVER)
+            async with asyncio.timeout(10):
+                await b_store.watched.wait()
+            assert found is not None
+            assert not hasattr(found, "future")  # a record of a's task, not a waiter
+            await b.deliver_foreign(found, final)  # type: ignore[arg-type]
+        else:
+            b_store.reply.clear()
+            waited = b.attach("cover-task", TaskKind.COVER)
+            async with asyncio.timeout(10):
+                await b_store.watched.wait()
+            receiver = c if "third" in race else b
+            state = receiver.get_token(token) or await receiver.lookup(token)
+            assert state is not None
+            if hasattr(state, "future"):
+                await receiver.deliver(state, final)  # type: ignore[arg-type]
+            else:
+                await receiver.deliver_foreign(state, final)
+            b_store.reply.set()
+        async with asyncio.timeout(10):
+            result = await waited.future
+        assert result.images == ("https://files.test/1.png",)
+        assert b.get_token(token) is waited
+        assert b.completed == 1
+    finally:
+        for listener in listeners:
+            listener.cancel()
+        await asyncio.gather(*listeners, return_exceptions=True)
+        for name in registries:
+            registries[name].close()
+            await registries[name].background.aclose()
+        for store in stores:
+            await store.close()

@@ -2,7 +2,8 @@
 
 Any worker's receiver may get any callback. The worker that receives it records the event in
 Redis; a Lua script makes "first event per stage wins" atomic across workers and, in the same
-step, publishes it on the owning worker's channel, which wakes the waiter there.
+step, publishes it on the channels of the worker that owns the task and of those that watch it,
+which wakes the waiters there.
 
 Why pub/sub and not streams: a wake-up is only a shortcut. The event itself is already in
 Redis when it is published, so a message lost while a worker's subscription was down costs
@@ -11,15 +12,16 @@ consumer groups, acknowledgements and trimming to get a durability we already ha
 polls Redis on the hot path.
 
 A worker that re-attaches to another worker's task (``client.task(task_id)``, e.g. after that
-worker died) takes it over in one atomic step: it becomes the owner, the old owner becomes a
-watcher, and the events stored so far come back with it. An event stored before that step is in
-what it read; one stored after is published to it. Either way no wake-up falls between.
+worker died) becomes one of its watchers in one atomic step, which also returns the events
+stored so far: an event stored before that step is in what it read, one stored after is
+published to it (and to the owner, alive or not). The task also joins the watcher's pending
+set, so the watcher resumes it after its own restart. Nothing is taken from the owner.
 
 Keys (all under ``prefix``): ``tok:{token}`` (hash: kind, task_id, created_at, owner,
 finished), ``task:{task_id}`` (the token), ``ev:{token}`` (hash: stage -> event JSON),
-``evo:{token}`` (list: stages in arrival order), ``w:{token}`` (set: earlier owners, still
-told of new events), ``pending:{owner}`` (sorted set of bound, unfinished tokens by creation
-time). Every key has a TTL.
+``evo:{token}`` (list: stages in arrival order), ``w:{token}`` (set: workers other than the
+owner that watch the task), ``pending:{worker}`` (sorted set of the bound, unfinished tokens a
+worker owns or watches, by creation time). Every key has a TTL.
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ if ARGV[3] == '1' then
   if owner then redis.call('ZREM', ARGV[5] .. 'pending:' .. owner, ARGV[6]) end
 end
 local watchers = ARGV[5] .. 'w:' .. ARGV[6]
+local watching = redis.call('SMEMBERS', watchers)
 if ttl > 0 then
   redis.call('EXPIRE', KEYS[2], ttl)
   redis.call('EXPIRE', KEYS[3], ttl)
@@ -70,7 +73,8 @@ local message = ARGV[6] .. ' ' .. ARGV[2]
 if owner and owner ~= ARGV[7] then
   redis.call('PUBLISH', ARGV[5] .. 'ch:' .. owner, message)
 end
-for _, watcher in ipairs(redis.call('SMEMBERS', watchers)) do
+for _, watcher in ipairs(watching) do
+  if ARGV[3] == '1' then redis.call('ZREM', ARGV[5] .. 'pending:' .. watcher, ARGV[6]) end
   if watcher ~= owner and watcher ~= ARGV[7] then
     redis.call('PUBLISH', ARGV[5] .. 'ch:' .. watcher, message)
   end
@@ -78,7 +82,7 @@ end
 return 1
 """
 
-# Take over a task by id. KEYS: task. ARGV: prefix, new owner, now.
+# Watch a task by id. KEYS: task. ARGV: prefix, watcher, now.
 # Returns nil, or {token, tok fields, stage order, event bodies}.
 _WATCH_TASK = """
 local token = redis.call('GET', KEYS[1])
@@ -88,17 +92,12 @@ local fields = redis.call('HGETALL', tok)
 if #fields == 0 then return nil end
 local owner = redis.call('HGET', tok, 'owner')
 if redis.call('HGET', tok, 'finished') ~= '1' and owner ~= ARGV[2] then
+  local watchers = ARGV[1] .. 'w:' .. token
+  redis.call('SADD', watchers, ARGV[2])
   local ttl = redis.call('TTL', tok)
-  if owner then
-    local watchers = ARGV[1] .. 'w:' .. token
-    redis.call('SADD', watchers, owner)
-    if ttl > 0 then redis.call('EXPIRE', watchers, ttl) end
-    redis.call('ZREM', ARGV[1] .. 'pending:' .. owner, token)
-  end
-  redis.call('HSET', tok, 'owner', ARGV[2])
+  if ttl > 0 then redis.call('EXPIRE', watchers, ttl) end
   local born = tonumber(redis.call('HGET', tok, 'created_at')) or tonumber(ARGV[3])
   redis.call('ZADD', ARGV[1] .. 'pending:' .. ARGV[2], born, token)
-  fields = redis.call('HGETALL', tok)
 end
 return {token, fields, redis.call('LRANGE', ARGV[1] .. 'evo:' .. token, 0, -1),
         redis.call('HGETALL', ARGV[1] .. 'ev:' .. token)}
@@ -248,8 +247,9 @@ class RedisStore:
         return None if token is None else await self.load_token(str(token))
 
     async def watch_task(self, task_id: str) -> StoredTask | None:
-        """As :meth:`load_task`, and take the unfinished task over: this worker becomes its
-        owner (its ``pending()``, its wake-ups); the old owner is still told of new events."""
+        """As :meth:`load_task`, and watch the unfinished task from now on: every event any
+        worker stores for it later is published to this worker too, and it is in this worker's
+        ``pending()``. Atomic with the read, so no event falls between."""
         found = await self._watch_task(
             keys=[self._key("task", task_id)],
             args=[self.prefix, self.owner_id or "", time.time()],

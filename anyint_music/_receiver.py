@@ -257,8 +257,11 @@ class CallbackReceiver:
             status, answer = await handler.handle("", b"", request.headers, address)
             return _json(status, answer)
         try:
-            async with asyncio.timeout(self._read_timeout):
+            if request.content.is_eof():  # the usual case: the whole body came with the head
                 raw = await read_capped(request, handler.max_body)
+            else:  # a timer only for a body still on its way: one per request would cost
+                async with asyncio.timeout(self._read_timeout):
+                    raw = await read_capped(request, handler.max_body)
         except TimeoutError:
             log.warning("refused a callback whose body took over %g s", self._read_timeout)
             response = _json(408, encode_answer("body not received in time"))

@@ -26,7 +26,8 @@ from multidict import MultiMapping
 
 from ._convert import WireFormatError, parse_callback
 from ._models import TaskEvent
-from ._registry import Outcome, TaskRegistry
+from ._registry import TaskRegistry
+from ._verdicts import Outcome
 from .stores import StoredTask
 
 log = logging.getLogger("anyint_music")

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import enum
 import ipaddress
 import logging
 import os
 import ssl
-import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -20,14 +18,15 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp import web
 
+from . import _submitting as submitting
 from . import _tags
 from . import _validate as check
 from ._asgi import CallbackASGIApp
 from ._background import Background
-from ._callbacks import CALLBACK_PREFIX, DEFAULT_MAX_BODY, CallbackHandler, networks
+from ._callbacks import DEFAULT_MAX_BODY, CallbackHandler, networks
 from ._convert import WireFormatError, parse_record, structure, to_wire
 from ._download import download_file
-from ._http import Expired, Transport
+from ._http import Transport
 from ._models import (
     ClientStats,
     CoverRequest,
@@ -51,20 +50,18 @@ from ._models import (
 from ._polling import DEFAULT_CONCURRENCY, Poller
 from ._receiver import DEFAULT_READ_TIMEOUT, CallbackReceiver
 from ._registry import TaskRegistry
-from ._retry import RetryPolicy, certainly_no_task
+from ._retry import RetryPolicy
+from ._submitting import Submitter
 from ._tasks import Deadlines, Task, TaskState
 from .errors import (
     BadRequestError,
     ClientClosedError,
     ClientStateError,
     ConfigurationError,
-    DownloadError,
     InvalidRequestError,
     MalformedResponseError,
-    ReceiverClosedError,
     SubmitUncertainError,
     TaskFailedError,
-    TaskTimeoutError,
 )
 from .stores import MemoryStore, TaskStore
 
@@ -85,13 +82,6 @@ class _State(enum.Enum):
     UNOPENED = "unopened"
     OPEN = "open"
     CLOSED = "closed"
-
-
-# The deadline (loop time, and the seconds it was given) of the waiting call whose submit runs
-# in this context: a waiting method's submit_* call must not wait or retry past it.
-_DEADLINE: contextvars.ContextVar[tuple[float, float] | None] = contextvars.ContextVar(
-    "anyint_music_deadline", default=None
-)
 
 
 def _guarded(hook: Callable[[TaskEvent], object]) -> Callable[[TaskEvent], None]:
@@ -315,6 +305,9 @@ class AnyIntMusic:
         self._registry.on_event = _guarded(on_event) if on_event is not None else None
         self._public_url: str | None = None
         self._state = _State.UNOPENED
+        self._submitter = Submitter(
+            self._registry, self._transport, is_open=lambda: self._state is _State.OPEN
+        )
         self._opening = asyncio.Lock()
         self._entered = False
 
@@ -366,6 +359,7 @@ class AnyIntMusic:
         undo.push_async_callback(self._receiver.stop)
         assert local_url is not None or self._public_url_setting is not None
         self._public_url = (self._public_url_setting or local_url or "").rstrip("/")
+        self._submitter.public_url = self._public_url
         unreachable = self._public_url_setting is None and not _is_loopback(self._base_url)
         if unreachable and self._poll_interval is None:
             raise ConfigurationError(
@@ -462,76 +456,17 @@ class AnyIntMusic:
 
     async def _submit(self, kind: TaskKind, path: str, build: Callable[[str], Any]) -> Task[Any]:
         self._ensure_open()
-        started = time.perf_counter()
-        limit = _DEADLINE.get()
-        # Used up here: tasks started from now on in this context (an on_event hook's, say)
-        # must not inherit the deadline of the call that submitted.
-        _DEADLINE.set(None)
-        deadline = None if limit is None else limit[0]
-        try:
-            async with asyncio.timeout_at(deadline):
-                state = await self._registry.new(kind)
-        except TimeoutError:  # the store was slow: nothing was sent
-            assert limit is not None
-            raise TaskTimeoutError(None, limit[1], sent=False) from None
-        callback_url = f"{self._public_url}{CALLBACK_PREFIX}{state.token}"
-        body = to_wire(build(callback_url))
-        try:
-            data = await self._transport.request(
-                "POST", path, json_body=body, creates_task=True, deadline=deadline
-            )
-            task_id = _task_id(data, path)
-        except Expired:
-            assert limit is not None
-            await self._forget(state)
-            raise TaskTimeoutError(None, limit[1], sent=False) from None
-        except BaseException as exc:
-            if certainly_no_task(exc):
-                await self._forget(state)
-                raise
-            # A task may exist: its token stays known so its callbacks are still taken in.
-            if isinstance(exc, Exception):
-                raise SubmitUncertainError(path, exc, state.token) from exc
-            raise
-        if self._state is not _State.OPEN:
-            raise ReceiverClosedError(task_id)
-        await self._registry.bind(state, task_id)
-        if log.isEnabledFor(logging.INFO):  # spare the hot path the record's extra fields
-            log.info(
-                "submitted %s task %s",
-                path,
-                task_id,
-                extra={
-                    "task_id": task_id,
-                    "route": path,
-                    "latency": time.perf_counter() - started,
-                },
-            )
-        return self._handle(state)
-
-    async def _forget(self, state: TaskState) -> None:
-        """Drop the token of a submit that created nothing; a store failure here must not
-        hide the error that explains the submit."""
-        try:
-            await self._registry.forget(state)
-        except Exception as exc:
-            log.warning("could not drop an unused callback token from the store: %s", exc)
+        return self._handle(await self._submitter.submit(kind, path, build))
 
     async def _run(self, submit: Awaitable[Task[R]], limit: float | None) -> R:
         """Submit, then wait, within one deadline (the client's ``timeout`` by default).
 
-        The submit itself keeps the deadline (see ``_submit``), so that what the caller gets
+        The submit itself keeps the deadline (see ``_submitting``), so that what the caller gets
         when it falls says what happened: nothing sent, a refusal, or a task that may exist.
         """
-        seconds = self._timeout if limit is None else limit
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + seconds
-        reset = _DEADLINE.set((deadline, seconds))
-        try:
+        with submitting.deadline(self._timeout if limit is None else limit) as at:
             task = await submit
-        finally:
-            _DEADLINE.reset(reset)
-        return await task.wait(timeout=max(deadline - loop.time(), 0.0))
+        return await task.wait(timeout=max(at - asyncio.get_running_loop().time(), 0.0))
 
     def _handle(self, state: TaskState) -> Task[Any]:
         return Task(state, timeout=self._timeout, deadlines=self._deadlines)
@@ -1010,25 +945,8 @@ class AnyIntMusic:
             self._files = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(sock_read=60))
         path = await download_file(self._files, url, dest, progress=progress, max_bytes=max_bytes)
         if tag and isinstance(source, Track):
-            await self._tag(path, source)
+            await _tags.tag_download(self._files, path, source)
         return path
-
-    async def _tag(self, path: Path, track: Track) -> None:
-        if not _tags.available():
-            log.warning("not tagging %s: pip install 'anyint-music[tags]' to enable it", path)
-            return
-        cover: bytes | None = None
-        if track.image_url and self._files is not None:
-            try:
-                async with self._files.get(track.image_url) as resp:
-                    if resp.status == 200:
-                        cover = await resp.read()
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                log.warning("tagging %s without its cover: %s", path, exc)
-        try:
-            await asyncio.to_thread(_tags.tag_mp3, path, track, cover=cover)
-        except (OSError, ValueError) as exc:
-            raise DownloadError(str(path), f"saved, but could not be tagged: {exc}") from exc
 
     # --- the synchronous routes ---
 
@@ -1089,16 +1007,6 @@ def _read(data: Any, cls: type[R], path: str) -> R:
         return structure(data, cls)
     except WireFormatError as exc:
         raise MalformedResponseError(f"{path} answered a body that is {exc}", status=200) from exc
-
-
-def _task_id(data: Any, path: str) -> str:
-    task_id = data.get("taskId") if isinstance(data, Mapping) else None
-    if not isinstance(task_id, str) or not task_id:
-        raise MalformedResponseError(
-            f"{path} answered success without a task id (data: {data!r:.200})",
-            status=200,
-        )
-    return task_id
 
 
 def _int_or_none(value: Any) -> int | None:

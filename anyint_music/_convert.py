@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import math
-import re
 import typing
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
@@ -69,14 +68,6 @@ class WireFormatError(ValueError):
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
-
-
-_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])([A-Z])")
-
-
-@functools.cache
-def _snake(name: str) -> str:
-    return _CAMEL_BOUNDARY.sub(r"_\1", name).lower()
 
 
 def _structure_float(value: Any, _: Any) -> float:

@@ -9,7 +9,6 @@ the callback that brought it is answered.
 from __future__ import annotations
 
 import asyncio
-import enum
 import logging
 import secrets
 import sys
@@ -19,9 +18,10 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from ._background import Background
-from ._models import CoverResult, LyricsResult, MusicResult, Stage, TaskEvent, TaskKind
+from ._models import TaskEvent, TaskKind
 from ._tasks import TaskState
-from .errors import ReceiverClosedError, StoreError, TaskFailedError, TaskTimeoutError
+from ._verdicts import Outcome, judge, usable
+from .errors import ReceiverClosedError, StoreError, TaskTimeoutError
 from .stores import MemoryStore, StoredTask, TaskStore
 
 log = logging.getLogger("anyint_music")
@@ -42,60 +42,6 @@ def compacted(table: D) -> D:
     if len(table) * 400 + 1024 < sys.getsizeof(table):
         return type(table)(table)
     return table
-
-
-class Outcome(enum.Enum):
-    """What the registry did with a delivered event; the receiver answers accordingly."""
-
-    ACCEPTED = "accepted"
-    DUPLICATE = "duplicate"
-    UNKNOWN_TOKEN = "unknown token"
-    MISMATCH = "task id mismatch"
-
-
-def _result(kind: TaskKind, event: TaskEvent) -> MusicResult | LyricsResult | CoverResult | None:
-    """The final result an event carries, or ``None`` when it is not usable as one."""
-    if kind is TaskKind.MUSIC:
-        for track in event.tracks:  # a plain loop: this runs for every callback
-            if not track.audio_url:
-                return None
-        return MusicResult(event.task_id, event.tracks) if event.tracks else None
-    if kind is TaskKind.LYRICS:
-        return LyricsResult(event.task_id, event.variants) if event.variants else None
-    return CoverResult(event.task_id, event.images) if event.images else None
-
-
-def usable(kind: TaskKind, event: TaskEvent) -> bool:
-    """Whether an event may be recorded: a ``complete`` must carry usable results."""
-    return event.stage is not Stage.COMPLETE or _result(kind, event) is not None
-
-
-def _verdict(state: TaskState, event: TaskEvent) -> Any:
-    """What ``event`` means for ``state``: ``Outcome.DUPLICATE``, ``None`` (not usable, keep
-    waiting), ``True`` (an intermediate stage), or the final result or exception."""
-    if state.future.done():
-        return Outcome.DUPLICATE
-    stage = event.stage
-    for seen in state.history:  # a plain loop: this runs for every callback
-        if seen.stage is stage or seen.is_final:
-            return Outcome.DUPLICATE
-    if stage is Stage.ERROR:
-        return TaskFailedError(event.task_id, event.code, event.message)
-    if stage is not Stage.COMPLETE:
-        return True
-    result = _result(state.kind, event)
-    if result is None:
-        # AnyInt: an asset is ready only when the status is successful and the URLs are present.
-        log.warning(
-            "task %s reported complete without usable results; still waiting",
-            event.task_id,
-            extra={"task_id": event.task_id, "stage": event.stage.value},
-        )
-        return None
-    if isinstance(result, LyricsResult) and not any(v.ok for v in result.variants):
-        reasons = "; ".join(v.error_message for v in result.variants if v.error_message)
-        return TaskFailedError(event.task_id, None, reasons or "no usable lyrics")
-    return result
 
 
 class TaskRegistry:
@@ -348,7 +294,7 @@ class TaskRegistry:
             if stored.task_id is None:
                 state.early = [*(state.early or []), event]
             elif event.task_id == stored.task_id:
-                verdict = _verdict(state, event)
+                verdict = judge(state, event)
                 if verdict is not Outcome.DUPLICATE and verdict is not None:
                     state.history += (event,)
                     if verdict is not True:
@@ -392,7 +338,7 @@ class TaskRegistry:
 
     async def apply(self, state: TaskState, event: TaskEvent, *, persist: bool = True) -> Outcome:
         """Record ``event`` on ``state`` (and in the store); resolve the wait when it is final."""
-        verdict = _verdict(state, event)
+        verdict = judge(state, event)
         if verdict is Outcome.DUPLICATE:
             self.duplicates += 1
             return Outcome.DUPLICATE

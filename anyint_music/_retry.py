@@ -65,10 +65,6 @@ def retry_after(headers: Mapping[str, str]) -> float | None:
     return max(when.timestamp() - time.time(), 0.0)
 
 
-def is_rate_answer(exc: BaseException) -> bool:
-    return isinstance(exc, errors.RateLimitError)
-
-
 def creates_no_task(exc: BaseException) -> bool:
     """Whether a failed submit certainly created no task, so sending it again is safe."""
     if isinstance(exc, errors.APIConnectionError):

@@ -6,12 +6,19 @@ line then tells the user once how to enable it (:data:`INSTALL_HINT`).
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import importlib.util
+import logging
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+
 from ._models import Track
+from .errors import DownloadError
+
+log = logging.getLogger("anyint_music")
 
 INSTALL_HINT = "pip install 'anyint-music[tags]'"
 
@@ -89,3 +96,27 @@ def tag_mp3(path: str | Path, track: Track, *, cover: bytes | None = None) -> bo
     except id3.error as exc:
         raise ValueError(f"{path}: cannot write ID3 tags: {exc}") from exc
     return True
+
+
+async def tag_download(session: aiohttp.ClientSession, path: Path, track: Track) -> None:
+    """Tag a track's downloaded MP3 at ``path``, with its art fetched on ``session`` (a session
+    without the API key); say once in the log how to enable tags when mutagen is missing.
+
+    Raises:
+        DownloadError: the file is saved but could not be tagged.
+    """
+    if not available():
+        log.warning("not tagging %s: %s to enable it", path, INSTALL_HINT)
+        return
+    cover: bytes | None = None
+    if track.image_url:
+        try:
+            async with session.get(track.image_url) as resp:
+                if resp.status == 200:
+                    cover = await resp.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("tagging %s without its cover: %s", path, exc)
+    try:
+        await asyncio.to_thread(tag_mp3, path, track, cover=cover)
+    except (OSError, ValueError) as exc:
+        raise DownloadError(str(path), f"saved, but could not be tagged: {exc}") from exc

@@ -1,0 +1,136 @@
+"""Sending a task-creating request: a fresh callback token, the POST, the task id bound to it.
+
+A waiting call (``generate``, ...) opens a :func:`deadline` around its submit, so that when the
+time runs out the caller learns what happened: nothing was sent (``TaskTimeoutError``, no task),
+every try was refused (the last refusal), or the request is unanswered and a task may exist
+(``SubmitUncertainError``, which ``client.recover`` turns into the task).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from ._callbacks import CALLBACK_PREFIX
+from ._convert import to_wire
+from ._http import Expired, Transport
+from ._models import TaskKind
+from ._registry import TaskRegistry
+from ._retry import certainly_no_task
+from ._tasks import TaskState
+from .errors import (
+    MalformedResponseError,
+    ReceiverClosedError,
+    SubmitUncertainError,
+    TaskTimeoutError,
+)
+
+log = logging.getLogger("anyint_music")
+
+# The deadline (loop time, and the seconds it was given) of the waiting call whose submit runs
+# in this context: a waiting method's submit_* call must not wait or retry past it.
+_DEADLINE: contextvars.ContextVar[tuple[float, float] | None] = contextvars.ContextVar(
+    "anyint_music_deadline", default=None
+)
+
+
+@contextlib.contextmanager
+def deadline(seconds: float) -> Iterator[float]:
+    """The submit awaited inside keeps to ``seconds`` from now; yields the deadline (loop time)."""
+    at = asyncio.get_running_loop().time() + seconds
+    reset = _DEADLINE.set((at, seconds))
+    try:
+        yield at
+    finally:
+        _DEADLINE.reset(reset)
+
+
+class Submitter:
+    """Sends task-creating requests and binds what they create.
+
+    Args:
+        registry: where tokens are minted and task ids bound.
+        transport: the gateway.
+        is_open: whether the client is still open (a task created after it closed cannot be
+            waited for).
+    """
+
+    def __init__(
+        self, registry: TaskRegistry, transport: Transport, *, is_open: Callable[[], bool]
+    ) -> None:
+        self._registry = registry
+        self._transport = transport
+        self._is_open = is_open
+        self.public_url = ""
+
+    async def submit(self, kind: TaskKind, path: str, build: Callable[[str], Any]) -> TaskState:
+        """POST the request ``build(callback_url)`` makes to ``path``; the bound task's state."""
+        started = time.perf_counter()
+        limit = _DEADLINE.get()
+        # Used up here: tasks started from now on in this context (an on_event hook's, say)
+        # must not inherit the deadline of the call that submitted.
+        _DEADLINE.set(None)
+        at = None if limit is None else limit[0]
+        try:
+            async with asyncio.timeout_at(at):
+                state = await self._registry.new(kind)
+        except TimeoutError:  # the store was slow: nothing was sent
+            assert limit is not None
+            raise TaskTimeoutError(None, limit[1], sent=False) from None
+        callback_url = f"{self.public_url}{CALLBACK_PREFIX}{state.token}"
+        body = to_wire(build(callback_url))
+        try:
+            data = await self._transport.request(
+                "POST", path, json_body=body, creates_task=True, deadline=at
+            )
+            task_id = _task_id(data, path)
+        except Expired:
+            assert limit is not None
+            await self._forget(state)
+            raise TaskTimeoutError(None, limit[1], sent=False) from None
+        except BaseException as exc:
+            if certainly_no_task(exc):
+                await self._forget(state)
+                raise
+            # A task may exist: its token stays known so its callbacks are still taken in.
+            if isinstance(exc, Exception):
+                raise SubmitUncertainError(path, exc, state.token) from exc
+            raise
+        if not self._is_open():
+            raise ReceiverClosedError(task_id)
+        await self._registry.bind(state, task_id)
+        if log.isEnabledFor(logging.INFO):  # spare the hot path the record's extra fields
+            log.info(
+                "submitted %s task %s",
+                path,
+                task_id,
+                extra={
+                    "task_id": task_id,
+                    "route": path,
+                    "latency": time.perf_counter() - started,
+                },
+            )
+        return state
+
+    async def _forget(self, state: TaskState) -> None:
+        """Drop the token of a submit that created nothing; a store failure here must not
+        hide the error that explains the submit."""
+        try:
+            await self._registry.forget(state)
+        except Exception as exc:
+            log.warning("could not drop an unused callback token from the store: %s", exc)
+
+
+def _task_id(data: Any, path: str) -> str:
+    task_id = data.get("taskId") if isinstance(data, Mapping) else None
+    if not isinstance(task_id, str) or not task_id:
+        raise MalformedResponseError(
+            f"{path} answered success without a task id (data: {data!r:.200})",
+            status=200,
+        )
+    return task_id

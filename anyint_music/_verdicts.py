@@ -1,0 +1,71 @@
+"""What one event means for one task: a new stage, the final result, a failure, or a duplicate.
+
+Pure functions of a task's state and an event, used by the registry for every callback and
+poll; nothing here waits, stores or wakes anyone.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from typing import Any
+
+from ._models import CoverResult, LyricsResult, MusicResult, Stage, TaskEvent, TaskKind
+from ._tasks import TaskState
+from .errors import TaskFailedError
+
+log = logging.getLogger("anyint_music")
+
+
+class Outcome(enum.Enum):
+    """What the registry did with a delivered event; the receiver answers accordingly."""
+
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+    UNKNOWN_TOKEN = "unknown token"
+    MISMATCH = "task id mismatch"
+
+
+def _result(kind: TaskKind, event: TaskEvent) -> MusicResult | LyricsResult | CoverResult | None:
+    """The final result an event carries, or ``None`` when it is not usable as one."""
+    if kind is TaskKind.MUSIC:
+        for track in event.tracks:  # a plain loop: this runs for every callback
+            if not track.audio_url:
+                return None
+        return MusicResult(event.task_id, event.tracks) if event.tracks else None
+    if kind is TaskKind.LYRICS:
+        return LyricsResult(event.task_id, event.variants) if event.variants else None
+    return CoverResult(event.task_id, event.images) if event.images else None
+
+
+def usable(kind: TaskKind, event: TaskEvent) -> bool:
+    """Whether an event may be recorded: a ``complete`` must carry usable results."""
+    return event.stage is not Stage.COMPLETE or _result(kind, event) is not None
+
+
+def judge(state: TaskState, event: TaskEvent) -> Any:
+    """What ``event`` means for ``state``: ``Outcome.DUPLICATE``, ``None`` (not usable, keep
+    waiting), ``True`` (an intermediate stage), or the final result or exception."""
+    if state.future.done():
+        return Outcome.DUPLICATE
+    stage = event.stage
+    for seen in state.history:  # a plain loop: this runs for every callback
+        if seen.stage is stage or seen.is_final:
+            return Outcome.DUPLICATE
+    if stage is Stage.ERROR:
+        return TaskFailedError(event.task_id, event.code, event.message)
+    if stage is not Stage.COMPLETE:
+        return True
+    result = _result(state.kind, event)
+    if result is None:
+        # AnyInt: an asset is ready only when the status is successful and the URLs are present.
+        log.warning(
+            "task %s reported complete without usable results; still waiting",
+            event.task_id,
+            extra={"task_id": event.task_id, "stage": event.stage.value},
+        )
+        return None
+    if isinstance(result, LyricsResult) and not any(v.ok for v in result.variants):
+        reasons = "; ".join(v.error_message for v in result.variants if v.error_message)
+        return TaskFailedError(event.task_id, None, reasons or "no usable lyrics")
+    return result

@@ -60,7 +60,9 @@ class TaskStore(Protocol):
 
     A store shared by several workers (``RedisStore``) also has an ``owner_id`` (this worker's
     name, ``None`` otherwise): tokens of other owners are recorded but not taken over, and
-    ``listen`` delivers what other workers stored for this worker's tokens.
+    ``listen`` delivers what other workers stored for this worker's tokens. It may also have
+    ``watch_task(task_id)``: as ``load_task``, and from then on ``listen`` delivers that task's
+    events to this worker too (``client.task`` uses it to re-attach at callback speed).
     """
 
     owner_id: str | None

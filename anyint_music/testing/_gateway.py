@@ -16,32 +16,25 @@ them, ``rate_limit`` caps task-creating submits and ``drop_submit_answer`` loses
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import hmac
-import json
-import time
-from collections.abc import Awaitable, Callable, Collection, Coroutine, Sequence
-from datetime import UTC, datetime
+from collections.abc import Collection, Sequence
 from types import TracebackType
-from typing import Any, Literal
-from urllib.parse import urlsplit, urlunsplit
+from typing import Literal
 
 import aiohttp
 from aiohttp import web
-from aiohttp.typedefs import Handler
 
-from . import _sim_answers as answers
-from . import _sim_bodies as bodies
-from . import _sim_content as content
-from ._sim_answers import LostAnswer, LostMode, SubmitFailure
-from ._sim_chaos import Chaos, Dice, TaskChaos
-from ._sim_delivery import deliver
-from ._sim_rate import RateWindow, check_rate_limit
-from ._sim_records import DeliveredCallback, RecordedRequest, SimTask, TaskKind
+from ._sim_admission import Admission
+from ._sim_background import Background
+from ._sim_chaos import Chaos, Dice
+from ._sim_delivery import Sender
+from ._sim_knobs import SUBMIT_ROUTES, TASK_ROUTES, check_knobs
+from ._sim_rate import check_rate_limit
+from ._sim_records import DeliveredCallback, RecordedRequest, SimTask
+from ._sim_routes import Routes
+from ._sim_rules import LostAnswer, LostMode, SubmitFailure, TaskFailure, check_rule
 from ._sim_stats import Counters, GatewayStats
-from ._sim_validate import Refusal
-from ._sim_world import TaskFailure, TaskState, World
+from ._sim_timelines import Timelines
+from ._sim_world import World
 
 __all__ = [
     "Chaos",
@@ -51,20 +44,6 @@ __all__ = [
     "RecordedRequest",
     "SimTask",
 ]
-
-TASK_ROUTES = ("/suno/generate", "/suno/extend", "/suno/generate-lyrics", "/suno/generate-cover")
-SUBMIT_ROUTES = (*TASK_ROUTES, "/suno/timestamped-lyrics", "/suno/style-generate")
-STAGES = frozenset({"text", "first", "complete", "error", "lyrics", "cover"})
-
-_QUERY_KINDS: dict[str, TaskKind] = {
-    "/suno/query/task": "music",
-    "/suno/query/lyrics": "lyrics",
-    "/suno/query/cover": "cover",
-}
-_JSON_BODY = web.RequestKey("anyint_music_sim_json", object)
-_TASK_CHAOS = web.RequestKey("anyint_music_sim_chaos", TaskChaos)
-_Creator = Callable[[str, dict[str, Any], str], TaskState]
-_Runner = Callable[[TaskState], Awaitable[None]]
 
 
 class FakeGateway:
@@ -146,13 +125,13 @@ class FakeGateway:
         receivers: Sequence[str] | None = None,
         hmac_key: str | bytes | None = None,
     ) -> None:
-        if error_style not in ("body", "http"):
-            raise ValueError(f"error_style must be 'body' or 'http', not {error_style!r}")
-        if not isinstance(drop_callbacks, bool) and not set(drop_callbacks) <= STAGES:
-            unknown = sorted(set(drop_callbacks) - STAGES)
-            raise ValueError(f"unknown stage names in drop_callbacks: {unknown}")
-        if duplicates < 0 or stage_delay < 0 or any(d < 0 for d in retry_delays):
-            raise ValueError("duplicates, stage_delay and retry_delays must not be negative")
+        check_knobs(
+            error_style=error_style,
+            drop_callbacks=drop_callbacks,
+            duplicates=duplicates,
+            stage_delay=stage_delay,
+            retry_delays=retry_delays,
+        )
         self.api_key = api_key
         self.host = host
         self.port = port
@@ -170,28 +149,28 @@ class FakeGateway:
         self.record = record
         self.receivers: Sequence[str] | None = receivers
         self.hmac_key = hmac_key.encode() if isinstance(hmac_key, str) else hmac_key
-        self._next_receiver = -1
-        self.chaos = chaos
-        self.rate_limit = rate_limit
         self.requests: list[RecordedRequest] = []
         self.callbacks: list[DeliveredCallback] = []
-        self._world = World(seed)
-        self._creators: dict[str, tuple[_Creator, _Runner]] = {
-            "/suno/generate": (self._world.create_generate, self._run_music),
-            "/suno/extend": (self._world.create_extend, self._run_music),
-            "/suno/generate-lyrics": (self._world.create_lyrics, self._run_lyrics),
-            "/suno/generate-cover": (self._world.create_cover, self._run_cover),
-        }
-        self._submit_failures: list[SubmitFailure] = []
-        self._lost_answers: list[LostAnswer] = []
-        self._window = RateWindow()
+        # The parts read the knobs from `self` at each use (see `_sim_knobs.Knobs`).
         self._counters = Counters()
+        self._world = World(seed)
+        self._admission = Admission(self, self._counters)
+        self._background = Background()
+        self._sender = Sender(self, self._counters, self._background.spawn)
         self._closing = asyncio.Event()
-        self._background: set[asyncio.Task[None]] = set()
-        self._errors: list[BaseException] = []
+        self._routes = Routes(
+            knobs=self,
+            world=self._world,
+            admission=self._admission,
+            timelines=Timelines(self, self._counters, self._sender.send),
+            counters=self._counters,
+            spawn=self._background.spawn,
+            closing=self._closing,
+        )
+        self.chaos = chaos
+        self.rate_limit = rate_limit
         self._phase: Literal["new", "running", "closed"] = "new"
         self._runner: web.AppRunner | None = None
-        self._session: aiohttp.ClientSession | None = None
         self._url: str | None = None
 
     def __repr__(self) -> str:
@@ -218,21 +197,7 @@ class FakeGateway:
         """
         if self._phase != "new":
             raise RuntimeError(f"FakeGateway cannot be started twice (it is {self._phase})")
-
-        @web.middleware
-        async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-            return await self._dispatch(request, handler)
-
-        app = web.Application(middlewares=[middleware])
-        for path in self._creators:
-            app.router.add_post(path, self._on_task_route)
-        app.router.add_post("/suno/timestamped-lyrics", self._on_timestamped)
-        app.router.add_post("/suno/style-generate", self._on_style)
-        for path in _QUERY_KINDS:
-            app.router.add_get(path, self._on_query)
-        app.router.add_get("/files/{name}", self._on_file)
-        app.router.add_get("/stream/{name}", self._on_file)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
+        runner = web.AppRunner(self._routes.app(), access_log=None, shutdown_timeout=2.0)
         await runner.setup()
         try:
             await web.TCPSite(runner, self.host, self.port).start()
@@ -242,7 +207,8 @@ class FakeGateway:
         self._runner = runner
         host, port = runner.addresses[0][:2]
         self._url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
-        self._session = aiohttp.ClientSession()
+        self._sender.session = aiohttp.ClientSession()
+        self._background.open = True
         self._phase = "running"
 
     async def close(self) -> None:
@@ -253,16 +219,13 @@ class FakeGateway:
         if self._phase == "closed":
             return
         self._phase = "closed"
+        self._background.open = False
         self._closing.set()  # releases answers held by drop_submit_answer(mode="hang")
-        while self._background:
-            pending = list(self._background)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+        await self._background.cancel()
         if self._runner is not None:
             await self._runner.cleanup()
-        if self._session is not None:
-            await self._session.close()
+        if self._sender.session is not None:
+            await self._sender.session.close()
 
     async def __aenter__(self) -> FakeGateway:
         await self.start()
@@ -286,17 +249,7 @@ class FakeGateway:
             TimeoutError: If work is still pending after `timeout` seconds.
             RuntimeError: If a simulator task crashed (a bug in the simulator).
         """
-        try:
-            async with asyncio.timeout(timeout):
-                while self._background:
-                    await asyncio.wait(set(self._background))
-        except TimeoutError:
-            raise TimeoutError(
-                f"FakeGateway still has {len(self._background)} pending stage(s) or "
-                f"deliveries after {timeout} s"
-            ) from None
-        if self._errors:
-            raise RuntimeError("a FakeGateway background task failed") from self._errors[0]
+        await self._background.wait(timeout)
 
     # -- inspection and failure injection -----------------------------------------------------
 
@@ -349,13 +302,10 @@ class FakeGateway:
         Raises:
             ValueError: For an unknown route or a `times` below 1.
         """
-        if route is not None and route not in SUBMIT_ROUTES:
-            raise ValueError(f"unknown route {route!r}; expected one of {SUBMIT_ROUTES}")
-        if times < 1:
-            raise ValueError("times must be at least 1")
+        check_rule(route, times, SUBMIT_ROUTES, "route")
         if status is None and code is None:
             code = 500
-        self._submit_failures.append(SubmitFailure(route, status, code, message, times))
+        self._admission.submit_failures.append(SubmitFailure(route, status, code, message, times))
 
     def fail_tasks(
         self,
@@ -380,10 +330,7 @@ class FakeGateway:
         Raises:
             ValueError: For an unknown route or a `times` below 1.
         """
-        if route is not None and route not in TASK_ROUTES:
-            raise ValueError(f"unknown task route {route!r}; expected one of {TASK_ROUTES}")
-        if times < 1:
-            raise ValueError("times must be at least 1")
+        check_rule(route, times, TASK_ROUTES, "task route")
         self._world.task_failures.append(TaskFailure(route, code, message, times))
 
     def drop_submit_answer(
@@ -409,13 +356,10 @@ class FakeGateway:
         Raises:
             ValueError: For an unknown route or mode, or a `times` below 1.
         """
-        if route is not None and route not in TASK_ROUTES:
-            raise ValueError(f"unknown task route {route!r}; expected one of {TASK_ROUTES}")
+        check_rule(route, times, TASK_ROUTES, "task route")
         if mode not in ("disconnect", "hang"):
             raise ValueError(f"mode must be 'disconnect' or 'hang', not {mode!r}")
-        if times < 1:
-            raise ValueError("times must be at least 1")
-        self._lost_answers.append(LostAnswer(route, mode, times))
+        self._admission.lost_answers.append(LostAnswer(route, mode, times))
 
     @property
     def chaos(self) -> Chaos | None:
@@ -428,13 +372,14 @@ class FakeGateway:
         Raises:
             TypeError: When set to something that is not a `Chaos` or ``None``.
         """
-        return self._dice.chaos if self._dice is not None else None
+        dice = self._admission.dice
+        return dice.chaos if dice is not None else None
 
     @chaos.setter
     def chaos(self, value: Chaos | None) -> None:
         if value is not None and not isinstance(value, Chaos):
             raise TypeError(f"chaos must be a Chaos or None, not {type(value).__name__}")
-        self._dice = Dice(value) if value is not None else None
+        self._admission.dice = Dice(value) if value is not None else None
 
     @property
     def rate_limit(self) -> tuple[int, float] | None:
@@ -453,341 +398,3 @@ class FakeGateway:
     def stats(self) -> GatewayStats:
         """A snapshot of what the gateway did so far (see `GatewayStats`)."""
         return self._counters.snapshot()
-
-    # -- request plumbing -----------------------------------------------------------------------
-
-    async def _dispatch(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        raw = await request.read()
-        text = raw.decode(request.charset or "utf-8", errors="replace")
-        try:
-            parsed: Any = json.loads(text) if text else None
-        except ValueError:
-            parsed = None
-        request[_JSON_BODY] = parsed
-        if self.record:
-            self.requests.append(
-                RecordedRequest(
-                    method=request.method,
-                    path=request.path,
-                    query=dict(request.query),
-                    headers=dict(request.headers),
-                    json=parsed,
-                    text=text,
-                )
-            )
-        if request.path.startswith("/suno/"):
-            expected = f"Bearer {self.api_key}".encode()
-            given = request.headers.get("Authorization", "").encode()
-            if not hmac.compare_digest(given, expected):
-                return answers.envelope(
-                    401, "Invalid API key. Send it as `Authorization: Bearer <AnyInt API key>`."
-                )
-            if request.method == "POST" and request.match_info.http_exception is None:
-                refused = self._admit(request)
-                if refused is not None:
-                    return refused
-        try:
-            return await handler(request)
-        except Refusal as refusal:
-            return answers.refusal(refusal, self.error_style)
-
-    def _admit(self, request: web.Request) -> web.Response | None:
-        """Refuse a POST before anything is done, or note its chaos plan and let it through."""
-        path = request.path
-        counters = self._counters
-        # Drawn first and for every POST, so the decisions depend only on the request order.
-        draw = self._dice.submit() if self._dice is not None else None
-        injected = self._take_submit_failure(path)
-        if injected is not None:
-            counters.submits_refused["injected"] += 1
-            return injected
-        if draw is not None and draw.refuse == "503":
-            counters.submits_refused["503"] += 1
-            return answers.envelope(503, answers.CODE_MESSAGES[503])
-        if draw is not None and draw.refuse == "rate":
-            counters.submits_refused["rate"] += 1
-            return answers.rate_refusal(self.error_style, None)
-        if self._rate_limit is not None and path in TASK_ROUTES:
-            wait = self._window.admit(*self._rate_limit, time.monotonic())
-            if wait is not None:
-                counters.submits_refused["rate"] += 1
-                counters.submits_rate_limited += 1
-                return answers.rate_refusal(self.error_style, wait)
-        if draw is not None:
-            request[_TASK_CHAOS] = draw.task
-        return None
-
-    def _take_submit_failure(self, path: str) -> web.Response | None:
-        for rule in self._submit_failures:
-            if rule.route in (None, path):
-                rule.remaining -= 1
-                if rule.remaining <= 0:
-                    self._submit_failures.remove(rule)
-                return answers.failure(rule, self.error_style)
-        return None
-
-    def _take_lost_answer(self, path: str) -> LostMode | None:
-        for rule in self._lost_answers:
-            if rule.route in (None, path):
-                rule.remaining -= 1
-                if rule.remaining <= 0:
-                    self._lost_answers.remove(rule)
-                return rule.mode
-        return None
-
-    @staticmethod
-    def _object(request: web.Request) -> dict[str, Any]:
-        body = request[_JSON_BODY]
-        if not isinstance(body, dict):
-            raise Refusal(400, "Request body must be a JSON object.")
-        return body
-
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-        if self._phase != "running":
-            coro.close()
-            raise Refusal(503, "The gateway is shutting down.")
-        task = asyncio.get_running_loop().create_task(coro)
-        self._background.add(task)
-        task.add_done_callback(self._forget)
-        return task
-
-    def _forget(self, task: asyncio.Task[None]) -> None:
-        self._background.discard(task)
-        if not task.cancelled() and (exc := task.exception()) is not None:
-            self._errors.append(exc)
-
-    async def _answer_created(
-        self,
-        request: web.Request,
-        state: TaskState,
-        run: _Runner,
-    ) -> web.StreamResponse:
-        async def timeline() -> None:
-            await state.answered.wait()
-            await run(state)
-
-        state.timeline = self._spawn(timeline())
-        payload = {"code": 200, "msg": "success", "data": {"taskId": state.sim.id}}
-        lost = self._take_lost_answer(request.path)
-        if lost is not None:
-            self._counters.answers_dropped += 1
-            state.answered.set()
-            return await answers.lose(request, lost, self._closing)
-        if self.early_callbacks or (state.chaos is not None and state.chaos.early):
-            self._counters.answers_early += 1
-            state.answered.set()
-            await asyncio.wait([state.timeline])
-            if state.last_delivery is not None:
-                await asyncio.wait([state.last_delivery])
-            return web.json_response(payload)
-        # The answer is on the wire before the first stage starts, so a zero stage_delay still
-        # delivers callbacks after the submit answer (unless early_callbacks asks otherwise).
-        response = web.json_response(payload)
-        try:
-            await response.prepare(request)
-            await response.write_eof()
-        finally:
-            state.answered.set()
-        return response
-
-    # -- task timelines and delivery ----------------------------------------------------------
-
-    def _dropped(self, stage: str) -> bool:
-        drop = self.drop_callbacks
-        return drop if isinstance(drop, bool) else stage in drop
-
-    def _send(self, state: TaskState, stage: str, body: dict[str, Any]) -> None:
-        counters = self._counters
-        if self._dropped(stage):
-            counters.callbacks_dropped += 1
-            return
-        delays: list[float] | None = [0.0] * (1 + self.duplicates)
-        chaos = self.chaos
-        if chaos is not None and state.chaos is not None:
-            delays = state.chaos.copies(chaos, 1 + self.duplicates)
-        if delays is None:
-            counters.callbacks_dropped += 1
-            return
-        counters.callbacks_duplicated += len(delays) - 1
-        for n, delay in enumerate(delays):
-            previous = state.last_delivery
-            state.last_delivery = self._spawn(
-                self._deliver_after(previous, state, stage, body, n, delay)
-            )
-
-    def _balance(self, url: str) -> str:
-        """``url`` sent to the next of ``receivers`` in turn, as a load balancer would."""
-        receivers = self.receivers
-        if not receivers:
-            return url
-        self._next_receiver = (self._next_receiver + 1) % len(receivers)
-        parts = urlsplit(url)
-        base = urlsplit(receivers[self._next_receiver])
-        return urlunsplit((base.scheme, base.netloc, parts.path, parts.query, parts.fragment))
-
-    def _signature(self, task_id: str) -> dict[str, str]:
-        assert self.hmac_key is not None
-        stamp = str(int(time.time()))
-        mac = hmac.new(self.hmac_key, f"{task_id}.{stamp}".encode(), hashlib.sha256)
-        return {
-            "X-Webhook-Timestamp": stamp,
-            "X-Webhook-Signature": base64.b64encode(mac.digest()).decode(),
-        }
-
-    def _delivery_timeout(self) -> float:
-        chaos = self.chaos
-        if chaos is not None and chaos.slow_answer_timeout is not None:
-            return chaos.slow_answer_timeout
-        return self.callback_timeout
-
-    async def _deliver_after(
-        self,
-        previous: asyncio.Task[None] | None,
-        state: TaskState,
-        stage: str,
-        body: dict[str, Any],
-        n: int,
-        delay: float,
-    ) -> None:
-        # Chaining keeps one task's callbacks in stage order even while one is being retried.
-        if previous is not None:
-            await asyncio.wait([previous])
-        if delay > 0:
-            await asyncio.sleep(delay)
-        assert self._session is not None
-        await deliver(
-            self._session,
-            lambda: self._balance(state.sim.callback_url),
-            body,
-            task_id=state.sim.id,
-            stage=stage,
-            copy=n,
-            retry_delays=self.retry_delays,
-            timeout=self._delivery_timeout(),
-            record=self.callbacks.append if self.record else None,
-            counters=self._counters,
-            sign=(lambda: self._signature(state.sim.id)) if self.hmac_key is not None else None,
-        )
-
-    def _finish(self, sim: SimTask, status: str, failure: tuple[int, str] | None) -> None:
-        sim.status = status
-        sim.complete_time = datetime.now(UTC)
-        if failure is not None:
-            sim.error_code, sim.error_message = failure
-
-    async def _run_music(self, state: TaskState) -> None:
-        sim = state.sim
-        stages = [] if self.skip_stages else ["text"]
-        if state.failure is not None:
-            stages.append("error")
-        else:
-            stages += ["complete"] if self.skip_stages else ["first", "complete"]
-        # A reordered task sends its callbacks shuffled once it has finished.
-        plan = state.chaos
-        held: list[tuple[str, dict[str, Any]]] | None = None
-        if plan is not None and plan.reorder and len(stages) > 1:
-            held = []
-        for stage in stages:
-            await asyncio.sleep(self.stage_delay)
-            sim.stage = stage
-            code: int = 200
-            msg: str | None = None
-            if stage == "text":
-                sim.status = "TEXT_SUCCESS"
-            elif stage == "first":
-                sim.status = "FIRST_SUCCESS"
-            elif stage == "complete":
-                sim.result = [dict(t) for t in state.tracks]  # flat dicts: a deep copy
-                self._finish(sim, "SUCCESS", None)
-            else:
-                assert state.failure is not None
-                self._finish(sim, "GENERATE_AUDIO_FAILED", state.failure)
-                code, msg = state.failure
-            body = bodies.music_callback(
-                stage,
-                sim.id,
-                state.tracks,
-                text_tracks=self.text_tracks,
-                unwrapped=self.unwrapped,
-                code=code,
-                msg=msg,
-            )
-            if held is None:
-                self._send(state, stage, body)
-            else:
-                held.append((stage, body))
-        if plan is not None and held is not None:
-            self._counters.callbacks_reordered_tasks += 1
-            for index in plan.order(len(held)):
-                self._send(state, *held[index])
-
-    async def _run_lyrics(self, state: TaskState) -> None:
-        sim = state.sim
-        await asyncio.sleep(self.stage_delay)
-        sim.stage = "lyrics"
-        if state.failure is None:
-            sim.result = [dict(v) for v in state.variants]
-            self._finish(sim, "SUCCESS", None)
-            body = bodies.lyrics_callback(sim.id, state.variants, kie=self.kie_spelling)
-        else:
-            self._finish(sim, "GENERATE_LYRICS_FAILED", state.failure)
-            code, msg = state.failure
-            body = bodies.lyrics_callback(sim.id, None, kie=self.kie_spelling, code=code, msg=msg)
-        self._send(state, "lyrics", body)
-
-    async def _run_cover(self, state: TaskState) -> None:
-        sim = state.sim
-        sim.status = "GENERATING"
-        await asyncio.sleep(self.stage_delay)
-        sim.stage = "cover"
-        if state.failure is None:
-            sim.result = list(state.images)
-            self._finish(sim, "SUCCESS", None)
-            body = bodies.cover_callback(sim.id, list(state.images))
-        else:
-            self._finish(sim, "GENERATE_COVER_FAILED", state.failure)
-            code, msg = state.failure
-            body = bodies.cover_callback(sim.id, None, code=code, msg=msg)
-        self._send(state, "cover", body)
-
-    # -- route handlers -----------------------------------------------------------------------
-
-    async def _on_task_route(self, request: web.Request) -> web.StreamResponse:
-        creator, run = self._creators[request.path]
-        state = creator(request.path, self._object(request), self.url)
-        state.chaos = request.get(_TASK_CHAOS)
-        self._counters.tasks_created += 1
-        return await self._answer_created(request, state, run)
-
-    async def _on_timestamped(self, request: web.Request) -> web.StreamResponse:
-        return answers.ok(self._world.timestamped_lyrics(self._object(request)))
-
-    async def _on_style(self, request: web.Request) -> web.StreamResponse:
-        return answers.ok(self._world.style(self._object(request)))
-
-    async def _on_query(self, request: web.Request) -> web.StreamResponse:
-        kind = _QUERY_KINDS[request.path]
-        return answers.ok(self._world.record(kind, request.query.get("taskId", "")))
-
-    async def _on_file(self, request: web.Request) -> web.StreamResponse:
-        name = request.match_info["name"]
-        if request.path.startswith("/stream/"):
-            found = self._world.stream(name)
-        else:
-            found = self._world.file(name)
-        if found is None:
-            raise web.HTTPNotFound()
-        body, kind = found
-        headers = {"Accept-Ranges": "bytes"}
-        try:
-            wanted = content.byte_range(request.headers.get("Range"), len(body))
-        except ValueError:
-            headers["Content-Range"] = f"bytes */{len(body)}"
-            return web.Response(status=416, headers=headers)
-        if wanted is None:
-            return web.Response(body=body, content_type=kind, headers=headers)
-        first, last = wanted
-        headers["Content-Range"] = f"bytes {first}-{last}/{len(body)}"
-        return web.Response(
-            status=206, body=body[first : last + 1], content_type=kind, headers=headers
-        )

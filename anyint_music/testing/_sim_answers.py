@@ -8,18 +8,15 @@ import contextlib
 import math
 from typing import Any, Literal
 
-import attrs
 from aiohttp import web
 
+from ._sim_rules import LostMode, SubmitFailure
 from ._sim_validate import Refusal
 
 __all__ = [
     "CODE_MESSAGES",
     "RATE_MESSAGE",
     "ErrorStyle",
-    "LostAnswer",
-    "LostMode",
-    "SubmitFailure",
     "envelope",
     "failure",
     "lose",
@@ -29,7 +26,6 @@ __all__ = [
 ]
 
 ErrorStyle = Literal["body", "http"]
-LostMode = Literal["disconnect", "hang"]
 
 CODE_MESSAGES = {
     400: "Invalid parameters.",
@@ -64,26 +60,6 @@ _ENVELOPES = {
 }
 # How often a hanging answer checks whether its client gave up.
 _HANG_POLL = 0.02
-
-
-@attrs.define
-class SubmitFailure:
-    """A `FakeGateway.fail_submit` rule still waiting for requests to refuse."""
-
-    route: str | None
-    status: int | None
-    code: int | None
-    message: str | None
-    remaining: int
-
-
-@attrs.define
-class LostAnswer:
-    """A `FakeGateway.drop_submit_answer` rule still waiting for submits."""
-
-    route: str | None
-    mode: LostMode
-    remaining: int
 
 
 def ok(data: Any) -> web.Response:

@@ -1,17 +1,26 @@
-"""Callback delivery of the simulated gateway: one POST per attempt, retries on failure."""
+"""Callback delivery of the simulated gateway: which copies of a callback go out and when, to
+which receiver, signed how; one POST per attempt, retries on failure."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 
+from ._sim_knobs import Knobs
 from ._sim_records import DeliveredCallback
 from ._sim_stats import Counters
+from ._sim_world import TaskState
+
+__all__ = ["Sender", "deliver"]
 
 _HEADERS = {"Content-Type": "application/json", "User-Agent": "anyint-music-fakegateway"}
 
@@ -88,3 +97,100 @@ async def deliver(
             return True
     counters.deliveries_failed += 1
     return False
+
+
+class Sender:
+    """Sends a task's callbacks as the knobs say: dropped, duplicated, delayed by chaos,
+    balanced over `receivers`, signed with `hmac_key`, and in stage order per task."""
+
+    def __init__(
+        self,
+        knobs: Knobs,
+        counters: Counters,
+        spawn: Callable[[Coroutine[Any, Any, None]], asyncio.Task[None]],
+    ) -> None:
+        self._knobs = knobs
+        self._counters = counters
+        self._spawn = spawn
+        self._next_receiver = -1
+        self.session: aiohttp.ClientSession | None = None  # set while the gateway runs
+
+    def _dropped(self, stage: str) -> bool:
+        drop = self._knobs.drop_callbacks
+        return drop if isinstance(drop, bool) else stage in drop
+
+    def send(self, state: TaskState, stage: str, body: dict[str, Any]) -> None:
+        """Schedule the copies of one callback of `state`'s task (none if it is dropped)."""
+        knobs, counters = self._knobs, self._counters
+        if self._dropped(stage):
+            counters.callbacks_dropped += 1
+            return
+        delays: list[float] | None = [0.0] * (1 + knobs.duplicates)
+        chaos = knobs.chaos
+        if chaos is not None and state.chaos is not None:
+            delays = state.chaos.copies(chaos, 1 + knobs.duplicates)
+        if delays is None:
+            counters.callbacks_dropped += 1
+            return
+        counters.callbacks_duplicated += len(delays) - 1
+        for n, delay in enumerate(delays):
+            previous = state.last_delivery
+            state.last_delivery = self._spawn(
+                self._deliver_after(previous, state, stage, body, n, delay)
+            )
+
+    def _balance(self, url: str) -> str:
+        """``url`` sent to the next of ``receivers`` in turn, as a load balancer would."""
+        receivers = self._knobs.receivers
+        if not receivers:
+            return url
+        self._next_receiver = (self._next_receiver + 1) % len(receivers)
+        parts = urlsplit(url)
+        base = urlsplit(receivers[self._next_receiver])
+        return urlunsplit((base.scheme, base.netloc, parts.path, parts.query, parts.fragment))
+
+    def _signature(self, task_id: str) -> dict[str, str]:
+        key = self._knobs.hmac_key
+        assert key is not None
+        stamp = str(int(time.time()))
+        mac = hmac.new(key, f"{task_id}.{stamp}".encode(), hashlib.sha256)
+        return {
+            "X-Webhook-Timestamp": stamp,
+            "X-Webhook-Signature": base64.b64encode(mac.digest()).decode(),
+        }
+
+    def _timeout(self) -> float:
+        chaos = self._knobs.chaos
+        if chaos is not None and chaos.slow_answer_timeout is not None:
+            return chaos.slow_answer_timeout
+        return self._knobs.callback_timeout
+
+    async def _deliver_after(
+        self,
+        previous: asyncio.Task[None] | None,
+        state: TaskState,
+        stage: str,
+        body: dict[str, Any],
+        n: int,
+        delay: float,
+    ) -> None:
+        # Chaining keeps one task's callbacks in stage order even while one is being retried.
+        if previous is not None:
+            await asyncio.wait([previous])
+        if delay > 0:
+            await asyncio.sleep(delay)
+        assert self.session is not None
+        knobs = self._knobs
+        await deliver(
+            self.session,
+            lambda: self._balance(state.sim.callback_url),
+            body,
+            task_id=state.sim.id,
+            stage=stage,
+            copy=n,
+            retry_delays=knobs.retry_delays,
+            timeout=self._timeout(),
+            record=knobs.callbacks.append if knobs.record else None,
+            counters=self._counters,
+            sign=(lambda: self._signature(state.sim.id)) if knobs.hmac_key is not None else None,
+        )

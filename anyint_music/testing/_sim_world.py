@@ -1,5 +1,5 @@
 """What the simulated service knows: its tasks, tracks and files, and the route rules that need
-them. No HTTP here; `FakeGateway` turns these results and `Refusal`s into answers."""
+them. No HTTP here; `_sim_routes` turns these results and `Refusal`s into answers."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from . import _sim_content as content
 from . import _sim_validate as check
 from ._sim_chaos import TaskChaos
 from ._sim_records import SimTask, TaskKind
+from ._sim_rules import TaskFailure, take_rule
 from ._sim_validate import Refusal
 
 _FAILURE_MESSAGES = {
@@ -23,16 +24,6 @@ _FAILURE_MESSAGES = {
     "lyrics": "Lyrics generation failed",
     "cover": "Cover generation failed",
 }
-
-
-@attrs.define
-class TaskFailure:
-    """A `FakeGateway.fail_tasks` rule still waiting for tasks to fail."""
-
-    route: str | None
-    code: int
-    message: str | None
-    remaining: int
 
 
 @attrs.define(eq=False)
@@ -75,14 +66,8 @@ class World:
                 return task_id
 
     def _new_task(self, kind: TaskKind, route: str, body: dict[str, Any]) -> TaskState:
-        failure = None
-        for rule in self.task_failures:
-            if rule.route in (None, route):
-                rule.remaining -= 1
-                if rule.remaining <= 0:
-                    self.task_failures.remove(rule)
-                failure = (rule.code, rule.message or _FAILURE_MESSAGES[kind])
-                break
+        rule = take_rule(self.task_failures, route)
+        failure = None if rule is None else (rule.code, rule.message or _FAILURE_MESSAGES[kind])
         sim = SimTask(
             id=self.new_id(),
             kind=kind,

@@ -237,8 +237,11 @@ class Transport:
         failure: errors.APIError | errors.APIConnectionError | None = None
         while True:
             try:
-                async with asyncio.timeout_at(deadline):
+                if deadline is None:  # the usual case: no timeout object to spend
                     await throttle.acquire(creates_task=creates_task)
+                else:
+                    async with asyncio.timeout_at(deadline):
+                        await throttle.acquire(creates_task=creates_task)
             except TimeoutError:
                 if failure is None:
                     raise Expired() from None
@@ -255,8 +258,11 @@ class Transport:
                     failure, failures, loop.time() - started, "the call's timeout ran out"
                 )
             try:
-                async with asyncio.timeout_at(deadline):
+                if deadline is None:
                     data = await self._send(method, path, json_body, params)
+                else:
+                    async with asyncio.timeout_at(deadline):
+                        data = await self._send(method, path, json_body, params)
             except TimeoutError:  # the caller's deadline: _send turns its own timeouts into errors
                 raise errors.APIConnectionError(
                     f"{method} {path} was sent, but the call's timeout ran out before its answer "

@@ -72,16 +72,19 @@ class Submitter:
         """POST the request ``build(callback_url)`` makes to ``path``; the bound task's state."""
         started = time.perf_counter()
         limit = _DEADLINE.get()
-        # Used up here: tasks started from now on in this context (an on_event hook's, say)
-        # must not inherit the deadline of the call that submitted.
-        _DEADLINE.set(None)
+        if limit is not None:
+            # Used up here: tasks started from now on in this context (an on_event hook's,
+            # say) must not inherit the deadline of the call that submitted.
+            _DEADLINE.set(None)
         at = None if limit is None else limit[0]
-        try:
-            async with asyncio.timeout_at(at):
-                state = await self._registry.new(kind)
-        except TimeoutError:  # the store was slow: nothing was sent
-            assert limit is not None
-            raise TaskTimeoutError(None, limit[1], sent=False) from None
+        if limit is None:
+            state = await self._registry.new(kind)
+        else:
+            try:
+                async with asyncio.timeout_at(limit[0]):
+                    state = await self._registry.new(kind)
+            except TimeoutError:  # the store was slow: nothing was sent
+                raise TaskTimeoutError(None, limit[1], sent=False) from None
         callback_url = f"{self.public_url}{CALLBACK_PREFIX}{state.token}"
         body = to_wire(build(callback_url))
         try:

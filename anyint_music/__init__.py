@@ -7,6 +7,7 @@ async with AnyIntMusic() as client:
 
 from __future__ import annotations
 
+from ._arguments import ExtendOptions, GenerateOptions
 from ._client import AnyIntMusic
 from ._models import (
     AlignedWord,
@@ -25,6 +26,7 @@ from ._models import (
     Track,
     VocalGender,
 )
+from ._retry import RetryPolicy
 from ._tasks import Task
 from ._version import __version__
 from .errors import (
@@ -64,6 +66,8 @@ __all__ = [
     "ConfigurationError",
     "CoverResult",
     "DownloadError",
+    "ExtendOptions",
+    "GenerateOptions",
     "InsufficientCreditsError",
     "InvalidRequestError",
     "LyricVariant",
@@ -75,6 +79,7 @@ __all__ = [
     "PersonaModel",
     "RateLimitError",
     "ReceiverClosedError",
+    "RetryPolicy",
     "ServerError",
     "Stage",
     "StoreError",

@@ -16,6 +16,7 @@ import os
 import sys
 import traceback
 from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 import aiohttp
 
@@ -32,6 +33,7 @@ from . import (
     __version__,
 )
 from . import _cli_commands as commands
+from . import _routes as routes
 from ._cli_output import CommandError, Output, visible
 from ._cli_session import Session, read_text
 from ._cli_simulate import simulate
@@ -166,12 +168,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    def command(name: str, help_text: str) -> argparse.ArgumentParser:
-        cmd = sub.add_parser(name, help=help_text, description=help_text)
+    def command(
+        name: str, help_text: str, route: routes.Route[Any] | None = None
+    ) -> argparse.ArgumentParser:
+        # The route a command calls, from the table the client's methods read too.
+        calls = f" (POST {route.path})" if route is not None else ""
+        cmd = sub.add_parser(name, help=help_text, description=help_text + calls)
         _add_common(cmd, top=False)
         return cmd
 
-    gen = command("generate", "make a song (two tracks) and save the MP3s and their art")
+    gen = command(
+        "generate", "make a song (two tracks) and save the MP3s and their art", routes.GENERATE
+    )
     gen.add_argument(
         "prompt",
         nargs="*",
@@ -191,7 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--vocal-gender", choices=[g.value for g in VocalGender], help="preferred voice"
     )
 
-    ext = command("extend", "continue a track and save the longer song")
+    ext = command("extend", "continue a track and save the longer song", routes.EXTEND)
     ext.add_argument("audio_id", metavar="AUDIO_ID", help="the track to continue (its id)")
     _add_music_options(ext)
     ext.add_argument(
@@ -202,19 +210,21 @@ def build_parser() -> argparse.ArgumentParser:
     ext.add_argument("--title", help="the extended song's title")
     ext.add_argument("--style", help="its style tags")
 
-    lyr = command("lyrics", "write lyrics (several variants) from a description")
+    lyr = command("lyrics", "write lyrics (several variants) from a description", routes.LYRICS)
     lyr.add_argument("prompt", nargs="+", metavar="PROMPT", help="what the lyrics are about")
     lyr.add_argument("--out", metavar="DIR", help="also save each variant as a .txt file")
 
-    sty = command("style", "turn a rough style hint into a richer style description")
+    sty = command("style", "turn a rough style hint into a richer style description", routes.STYLE)
     sty.add_argument("hint", nargs="+", metavar="HINT", help="e.g. 'sad piano, rain'")
 
-    cov = command("cover", "make cover art for a finished music task and save it")
+    cov = command("cover", "make cover art for a finished music task and save it", routes.COVER)
     cov.add_argument("task_id", metavar="TASK_ID", help="the music task")
     cov.add_argument("--out", default=".", metavar="DIR", help="where to save the images")
     cov.add_argument("--no-download", action="store_true", help="only show the image URLs")
 
-    stamps = command("timestamps", "a track's word timings as lyrics or subtitle file")
+    stamps = command(
+        "timestamps", "a track's word timings as lyrics or subtitle file", routes.TIMESTAMPED_LYRICS
+    )
     stamps.add_argument("task_id", metavar="TASK_ID", help="the task that made the track")
     stamps.add_argument("audio_id", metavar="AUDIO_ID", help="the track's id")
     stamps.add_argument(

@@ -1,16 +1,18 @@
-"""The command line's commands, on the public API only: make things, follow them, save them."""
+"""The command line's commands, on the public API and the routes table: make things, follow
+them, save them."""
 
 from __future__ import annotations
 
 import argparse
 import os
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from . import CoverResult, LyricsResult, MusicResult, TimestampedLyrics
+from . import _routes as routes
 from ._cli_output import CommandError, clock, json_text
 from ._cli_session import Session, folder, image_suffix, slug, track_json
 from ._download import safe_filename
+from ._settings import is_http_url
 
 
 def _prepare_out(args: argparse.Namespace) -> None:
@@ -52,7 +54,7 @@ async def generate(session: Session, args: argparse.Namespace) -> None:
             negative_tags=args.negative_tags,
             vocal_gender=args.vocal_gender,
         ),
-        "music",
+        routes.GENERATE.kind,
     )
     first = "waiting for the music" if args.instrumental else "waiting for the lyrics"
     result = await session.follow(task, first)
@@ -75,7 +77,7 @@ async def extend(session: Session, args: argparse.Namespace) -> None:
             title=args.title,
             persona_id=args.persona,
         ),
-        "music",
+        routes.EXTEND.kind,
     )
     result = await session.follow(task, "waiting for the extension")
     await _finish_music(session, result, args)
@@ -100,7 +102,9 @@ async def _finish_music(session: Session, result: MusicResult, args: argparse.Na
 
 async def lyrics(session: Session, args: argparse.Namespace) -> None:
     """``lyrics``: write lyrics (several variants) and show or save them."""
-    task = await session.submit(session.client.submit_lyrics(" ".join(args.prompt)), "lyrics")
+    task = await session.submit(
+        session.client.submit_lyrics(" ".join(args.prompt)), routes.LYRICS.kind
+    )
     result: LyricsResult = await session.follow(task, "waiting for the lyrics")
     usable = [v for v in result.variants if v.ok]
     for number, variant in enumerate(usable, 1):
@@ -130,7 +134,7 @@ async def style(session: Session, args: argparse.Namespace) -> None:
 async def cover(session: Session, args: argparse.Namespace) -> None:
     """``cover``: make cover art for a finished music task and save the images."""
     _prepare_out(args)
-    task = await session.submit(session.client.submit_cover(args.task_id), "cover")
+    task = await session.submit(session.client.submit_cover(args.task_id), routes.COVER.kind)
     result: CoverResult = await session.follow(task, "waiting for the cover art")
     if args.no_download:
         for url in result.images:
@@ -146,7 +150,7 @@ async def cover(session: Session, args: argparse.Namespace) -> None:
 async def download(session: Session, args: argparse.Namespace) -> None:
     """``download``: save result files by URL; an interrupted download resumes."""
     for url in args.urls:
-        if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
+        if not is_http_url(url):
             raise CommandError(f"not an http(s) URL: {url!r}", 2)
     dest = _download_dest(args.out, many=len(args.urls) > 1)
     for number, url in enumerate(args.urls, 1):

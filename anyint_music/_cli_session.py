@@ -92,7 +92,7 @@ class Session:
     def remaining(self) -> float:
         return max(self.deadline - asyncio.get_running_loop().time(), 0.0)
 
-    async def submit(self, submitting: Awaitable[Task[R]], what: str) -> Task[R]:
+    async def submit(self, submitting: Awaitable[Task[R]], what: str | None) -> Task[R]:
         """Submit within the deadline and report the task id."""
         self.out.waiting(f"submitting {what}")
         try:

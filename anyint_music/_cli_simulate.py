@@ -6,9 +6,9 @@ import argparse
 import asyncio
 import contextlib
 import signal
-from urllib.parse import urlsplit
 
 from ._cli_output import CommandError, Output
+from ._settings import is_loopback
 from .testing import FakeGateway
 
 
@@ -56,7 +56,7 @@ def _announce(gateway: FakeGateway, out: Output, failing: int) -> None:
     out.say("Point any client at it:")
     out.say(f"  export ANYINT_BASE_URL={gateway.url}")
     out.say(f"  export ANYINT_API_KEY={gateway.api_key}")
-    if urlsplit(gateway.url).hostname not in ("127.0.0.1", "localhost", "::1"):
+    if not is_loopback(gateway.url):
         out.say("It sends callbacks to whatever callBackUrl a request names.")
     if failing:
         out.say(f"The next {failing} task(s) will fail, as the service reports failures.")

@@ -1,112 +1,45 @@
-"""AnyIntMusic: the client's lifecycle and one method per route."""
+"""AnyIntMusic: the client's lifecycle, and its public methods as thin calls into its parts."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import enum
-import ipaddress
 import logging
 import os
 import ssl
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, Self, TypeVar, overload
-from urllib.parse import urlsplit
+from typing import Any, Literal, Self, TypeVar, Unpack, overload
 
-import aiohttp
 from aiohttp import web
 
-from . import _submitting as submitting
-from . import _tags
-from . import _validate as check
+from . import _routes as routes
+from ._arguments import ExtendOptions, GenerateOptions
 from ._asgi import CallbackASGIApp
-from ._background import Background
-from ._callbacks import DEFAULT_MAX_BODY, CallbackHandler, networks
-from ._convert import WireFormatError, parse_record, structure, to_wire
-from ._download import download_file
-from ._http import Transport
+from ._callbacks import DEFAULT_MAX_BODY
 from ._models import (
     ClientStats,
-    CoverRequest,
     CoverResult,
-    ExtendRequest,
-    GenerateRequest,
-    LyricsRequest,
     LyricsResult,
-    Model,
     MusicResult,
-    PersonaModel,
-    StyleRequest,
     StyleResult,
     TaskEvent,
     TaskKind,
     TimestampedLyrics,
-    TimestampedLyricsRequest,
     Track,
-    VocalGender,
 )
-from ._polling import DEFAULT_CONCURRENCY, Poller
-from ._receiver import DEFAULT_READ_TIMEOUT, CallbackReceiver
-from ._registry import TaskRegistry
+from ._parts import Parts
+from ._polling import DEFAULT_CONCURRENCY
+from ._receiver import DEFAULT_READ_TIMEOUT
 from ._retry import RetryPolicy
-from ._submitting import Submitter
-from ._tasks import Deadlines, Task, TaskState
-from .errors import (
-    BadRequestError,
-    ClientClosedError,
-    ClientStateError,
-    ConfigurationError,
-    InvalidRequestError,
-    MalformedResponseError,
-    SubmitUncertainError,
-    TaskFailedError,
-)
-from .stores import MemoryStore, TaskStore
+from ._routes import Route
+from ._settings import Settings
+from ._tasks import Task
+from .errors import BadRequestError, ClientStateError, SubmitUncertainError
+from .stores import TaskStore
 
 log = logging.getLogger("anyint_music")
 
-DEFAULT_BASE_URL = "https://gateway.api.anyint.ai"
-
 R = TypeVar("R")
-
-_QUERY_PATHS = {
-    TaskKind.MUSIC: "/suno/query/task",
-    TaskKind.LYRICS: "/suno/query/lyrics",
-    TaskKind.COVER: "/suno/query/cover",
-}
-
-
-class _State(enum.Enum):
-    UNOPENED = "unopened"
-    OPEN = "open"
-    CLOSED = "closed"
-
-
-def _guarded(hook: Callable[[TaskEvent], object]) -> Callable[[TaskEvent], None]:
-    def call(event: TaskEvent) -> None:
-        try:
-            hook(event)
-        except Exception:
-            log.exception("the on_event hook raised; the event was handled anyway")
-
-    return call
-
-
-def _is_http_url(url: str) -> bool:
-    parts = urlsplit(url)
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
-
-
-def _is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class AnyIntMusic:
@@ -138,6 +71,8 @@ class AnyIntMusic:
         retry_backoff: the first backoff in seconds; it doubles per failure, with full jitter.
         retry_max_time: total seconds one request may spend retrying, rate answers included
             (0 = never retry).
+        retry: the three above (and the largest single backoff) as one
+            :class:`RetryPolicy`, instead of them.
         rate_limit: ``(count, seconds)``: send at most ``count`` task-creating submits per
             ``seconds``. Off by default; upstream documents ``(20, 10.0)``. Rate answers from
             the gateway slow the client down either way.
@@ -190,6 +125,7 @@ class AnyIntMusic:
         max_attempts: int = 5,
         retry_backoff: float = 0.5,
         retry_max_time: float = 120.0,
+        retry: RetryPolicy | None = None,
         rate_limit: tuple[int, float] | None = None,
         store: TaskStore | None = None,
         retention: float = 3600.0,
@@ -205,128 +141,28 @@ class AnyIntMusic:
         hmac_tolerance: float = 300.0,
         on_event: Callable[[TaskEvent], object] | None = None,
     ) -> None:
-        key = api_key if api_key is not None else os.environ.get("ANYINT_API_KEY")
-        if not key:
-            raise ConfigurationError(
-                "no API key: pass AnyIntMusic(api_key=...) or set ANYINT_API_KEY. To try the SDK "
-                "without one, run the simulator: anyint_music.testing.FakeGateway"
-            )
-        for name, value in (("timeout", timeout), ("http_timeout", http_timeout)):
-            if not value > 0:
-                raise ConfigurationError(
-                    f"{name} must be a positive number of seconds, got {value!r}"
-                )
-        if not (isinstance(max_attempts, int) and max_attempts >= 1):
-            raise ConfigurationError(f"max_attempts must be an integer >= 1, got {max_attempts!r}")
-        if not retry_backoff >= 0 or not retry_max_time >= 0:
-            raise ConfigurationError("retry_backoff and retry_max_time must not be negative")
-        if rate_limit is not None and not (
-            len(rate_limit) == 2 and int(rate_limit[0]) >= 1 and float(rate_limit[1]) > 0
-        ):
-            raise ConfigurationError(
-                f"rate_limit must be (count >= 1, seconds > 0), e.g. (20, 10.0); got {rate_limit!r}"
-            )
-        if poll_interval is not None and not poll_interval > 0:
-            raise ConfigurationError(
-                f"poll_interval must be positive or None, got {poll_interval!r}"
-            )
-        if not (isinstance(poll_concurrency, int) and poll_concurrency >= 1):
-            raise ConfigurationError(
-                f"poll_concurrency must be an integer >= 1, got {poll_concurrency!r}"
-            )
-        self._base_url = (base_url or os.environ.get("ANYINT_BASE_URL") or DEFAULT_BASE_URL).rstrip(
-            "/"
-        )
-        self._public_url_setting = public_url or os.environ.get("ANYINT_PUBLIC_URL")
-        for name, url in (("base_url", self._base_url), ("public_url", self._public_url_setting)):
-            if url is not None and not _is_http_url(url):
-                raise ConfigurationError(
-                    f"{name}={url!r} is not an http(s) URL with a host, e.g. https://example.com"
-                )
-        self._timeout = float(timeout)
-        self._poll_interval = poll_interval
-        self._transport = Transport(
-            api_key=key,
-            base_url=self._base_url,
-            timeout=http_timeout,
-            retry=RetryPolicy(
-                max_attempts=max_attempts,
-                backoff=retry_backoff,
-                max_backoff=max(30.0, retry_backoff),
-                max_time=retry_max_time,
-            ),
-            rate_limit=rate_limit,
-        )
-        for name, value in (("retention", retention), ("max_task_age", max_task_age)):
-            if not value > 0:
-                raise ConfigurationError(f"{name} must be a positive number of seconds")
-        self._store: TaskStore = store if store is not None else MemoryStore()
-        self._registry = TaskRegistry(self._store, retention=retention, max_task_age=max_task_age)
-        self._background = Background()
-        self._deadlines = Deadlines()
-        self._files: aiohttp.ClientSession | None = None
-        # Tasks of other processes can only be polled, so re-attaching polls even when off.
-        self._poller = Poller(
-            self._registry,
-            self._fetch_record,
-            interval=poll_interval or 30.0,
-            concurrency=poll_concurrency,
-        )
-        self._registry.unwatch = self._poller.unschedule
-        if poll_interval is not None:
-            self._registry.watch = self._poller.schedule
-        else:
-            self._registry.watch = self._watch_attached_only
-        if (not receiver or callback_socket is not None) and not self._public_url_setting:
-            raise ConfigurationError(
-                "public_url is required when the receiver is mounted in your own app or "
-                "served on a Unix socket: the address at which the service reaches it"
-            )
-        if not hmac_tolerance > 0:
-            raise ConfigurationError("hmac_tolerance must be a positive number of seconds")
-        self._callbacks = CallbackHandler(
-            self._registry,
-            max_body=max_callback_bytes,
-            trusted_proxies=networks(trusted_proxies, "trusted_proxies") or (),
-            allowed_ips=networks(allowed_ips, "allowed_ips"),
-            hmac_key=hmac_key.encode() if isinstance(hmac_key, str) else hmac_key,
-            hmac_tolerance=hmac_tolerance,
-        )
-        self._receiver = CallbackReceiver(
-            self._callbacks,
-            host=callback_host,
-            port=callback_port,
-            ssl_context=ssl_context,
-            unix_socket=callback_socket,
-            max_connections=callback_max_connections,
-            read_timeout=callback_read_timeout,
-        )
-        self._embedded = receiver
-        self._registry.on_event = _guarded(on_event) if on_event is not None else None
-        self._public_url: str | None = None
-        self._state = _State.UNOPENED
-        self._submitter = Submitter(
-            self._registry, self._transport, is_open=lambda: self._state is _State.OPEN
-        )
-        self._opening = asyncio.Lock()
+        # Every argument, by name: Settings.read checks each (and refuses a name it lacks).
+        arguments = {name: value for name, value in locals().items() if name != "self"}
+        self._parts = parts = Parts(Settings.read(**arguments))
+        # The parts most often looked at, also from tests and debuggers.
+        self._registry = parts.registry
+        self._poller = parts.poller
+        self._callbacks = parts.callbacks
+        self._waits = parts.waits
         self._entered = False
 
     def __repr__(self) -> str:
         return (
-            f"<AnyIntMusic base_url={self._base_url!r} public_url={self.public_url!r} "
-            f"state={self._state.value}>"
+            f"<AnyIntMusic base_url={self._parts.settings.base_url!r} "
+            f"public_url={self.public_url!r} state={self._parts.state.value}>"
         )
-
-    def _watch_attached_only(self, state: TaskState, delay: float | None) -> None:
-        if delay is not None:
-            self._poller.schedule(state, delay)
 
     # --- lifecycle ---
 
     @property
     def public_url(self) -> str | None:
         """The base URL sent to the service for callbacks (``None`` until opened)."""
-        return self._public_url or self._public_url_setting
+        return self._parts.public_url or self._parts.settings.public_url
 
     async def open(self) -> Self:
         """Start the HTTP session and the callback receiver. ``async with`` calls this.
@@ -337,77 +173,15 @@ class AnyIntMusic:
         Raises:
             ClientClosedError: the client was already closed; make a new one.
         """
-        async with self._opening:
-            if self._state is _State.OPEN:
-                return self
-            if self._state is _State.CLOSED:
-                raise ClientClosedError("this AnyIntMusic was closed; create a new client")
-            async with contextlib.AsyncExitStack() as undo:
-                await self._start(undo)
-                if self._closed():  # aclose() came while it started
-                    raise ClientClosedError("the client was closed while it opened")
-                undo.pop_all()  # started: nothing to undo
-            self._state = _State.OPEN
-            return self
-
-    async def _start(self, undo: contextlib.AsyncExitStack) -> None:
-        await self._store.open()
-        undo.push_async_callback(self._store.close)
-        await self._transport.open()
-        undo.push_async_callback(self._transport.close)
-        local_url = await self._receiver.start() if self._embedded else None
-        undo.push_async_callback(self._receiver.stop)
-        assert local_url is not None or self._public_url_setting is not None
-        self._public_url = (self._public_url_setting or local_url or "").rstrip("/")
-        self._submitter.public_url = self._public_url
-        unreachable = self._public_url_setting is None and not _is_loopback(self._base_url)
-        if unreachable and self._poll_interval is None:
-            raise ConfigurationError(
-                f"{self._base_url} cannot reach the receiver at {local_url}, and polling is "
-                "off (poll_interval=None), so no result could ever arrive: set public_url "
-                "(or ANYINT_PUBLIC_URL) to an address the service can call, or turn polling on"
-            )
-        self._poller.start()
-        undo.push_async_callback(self._poller.stop)
-        self._background.supervise("housekeeper", self._housekeeping)
-        self._background.supervise(
-            "store listener",
-            lambda: self._store.listen(self._registry.remote, self._registry.resync),
-        )
-        undo.push_async_callback(self._background.aclose)
-        if unreachable:
-            log.warning(
-                "the receiver listens on %s, which %s cannot reach; set public_url (or "
-                "ANYINT_PUBLIC_URL) to an address the service can call, e.g. a tunnel. Until then "
-                "results arrive only through polling.",
-                local_url,
-                self._base_url,
-            )
+        await self._parts.open()
+        return self
 
     async def aclose(self) -> None:
         """Stop the receiver and the session; fail pending waits with ReceiverClosedError.
 
         Safe to call more than once.
         """
-        if self._state is _State.CLOSED:
-            return
-        was_open = self._state is _State.OPEN
-        self._state = _State.CLOSED
-        if not was_open:
-            return
-        try:
-            # Stop accepting first; in-flight callback handlers finish and are stored.
-            await self._receiver.stop()
-        finally:
-            await self._background.aclose()
-            await self._poller.stop()
-            self._registry.close()
-            await self._registry.background.aclose()
-            await self._transport.close()
-            if self._files is not None:
-                await self._files.close()
-                self._files = None
-            await self._store.close()
+        await self._parts.close()
 
     async def __aenter__(self) -> Self:
         if self._entered:
@@ -431,117 +205,33 @@ class AnyIntMusic:
         self._entered = False
         await self.aclose()
 
-    async def _housekeeping(self) -> None:
-        while True:
-            await asyncio.sleep(60.0)
-            self._registry.prune()
-            try:
-                await self._registry.prune_store()
-            except Exception as exc:  # a failed clean-up is retried next round
-                log.warning("pruning the task store failed: %s", exc)
-
-    def _closed(self) -> bool:
-        return self._state is _State.CLOSED
-
-    def _ensure_open(self) -> None:
-        if self._state is _State.UNOPENED:
-            raise ClientClosedError(
-                "the client is not open: use 'async with AnyIntMusic() as client:' "
-                "or 'await client.open()'"
-            )
-        if self._state is _State.CLOSED:
-            raise ClientClosedError("the client is closed; create a new AnyIntMusic")
-
     # --- the task-creating routes ---
 
-    async def _submit(self, kind: TaskKind, path: str, build: Callable[[str], Any]) -> Task[Any]:
-        self._ensure_open()
-        return self._handle(await self._submitter.submit(kind, path, build))
+    async def _submit(
+        self, route: Route[R], given: Mapping[str, Any], options: Mapping[str, Any] = {}
+    ) -> Task[R]:
+        fields = route.fields(given, options)  # checked before anything is sent
+        self._parts.ensure_open()
+        return self._waits.handle(await self._parts.submitter.submit(route, fields))
 
-    async def _run(self, submit: Awaitable[Task[R]], limit: float | None) -> R:
-        """Submit, then wait, within one deadline (the client's ``timeout`` by default).
-
-        The submit itself keeps the deadline (see ``_submitting``), so that what the caller gets
-        when it falls says what happened: nothing sent, a refusal, or a task that may exist.
-        """
-        with submitting.deadline(self._timeout if limit is None else limit) as at:
-            task = await submit
-        return await task.wait(timeout=max(at - asyncio.get_running_loop().time(), 0.0))
-
-    def _handle(self, state: TaskState) -> Task[Any]:
-        return Task(state, timeout=self._timeout, deadlines=self._deadlines)
-
+    @routes.shows(routes.GENERATE)
     async def submit_generate(
-        self,
-        prompt: str | None = None,
-        *,
-        model: Model | str,
-        instrumental: bool = False,
-        custom_mode: bool = False,
-        style: str | None = None,
-        title: str | None = None,
-        persona_id: str | None = None,
-        persona_model: PersonaModel | str | None = None,
-        negative_tags: str | None = None,
-        vocal_gender: VocalGender | str | None = None,
-        style_weight: float | None = None,
-        weirdness_constraint: float | None = None,
-        audio_weight: float | None = None,
+        self, prompt: str | None = None, **options: Unpack[GenerateOptions]
     ) -> Task[MusicResult]:
-        """Create a song task and return its handle without waiting. See :meth:`generate`."""
-        chosen = check.model(model)
-        check.boolean(custom_mode, "custom_mode")
-        check.boolean(instrumental, "instrumental")
-        check.generate(
-            prompt=prompt,
-            model=chosen,
-            custom_mode=custom_mode,
-            instrumental=instrumental,
-            style=style,
-            title=title,
-            persona_id=persona_id,
-        )
-        options = check.shared_options(
-            persona_model=persona_model,
-            vocal_gender=vocal_gender,
-            style_weight=style_weight,
-            weirdness_constraint=weirdness_constraint,
-            audio_weight=audio_weight,
-            negative_tags=negative_tags,
-        )
-        return await self._submit(
-            TaskKind.MUSIC,
-            "/suno/generate",
-            lambda url: GenerateRequest(
-                custom_mode=custom_mode,
-                instrumental=instrumental,
-                model=chosen,
-                call_back_url=url,
-                prompt=prompt,
-                style=style,
-                title=title,
-                persona_id=persona_id,
-                **options,
-            ),
-        )
+        """Create a song task and return its handle without waiting. See :meth:`generate`.
 
+        Args:
+            prompt: the description (simple mode) or the lyrics (custom mode).
+        """
+        return await self._submit(routes.GENERATE, {"prompt": prompt}, options)
+
+    @routes.shows(routes.GENERATE)
     async def generate(
         self,
         prompt: str | None = None,
         *,
-        model: Model | str,
-        instrumental: bool = False,
-        custom_mode: bool = False,
-        style: str | None = None,
-        title: str | None = None,
-        persona_id: str | None = None,
-        persona_model: PersonaModel | str | None = None,
-        negative_tags: str | None = None,
-        vocal_gender: VocalGender | str | None = None,
-        style_weight: float | None = None,
-        weirdness_constraint: float | None = None,
-        audio_weight: float | None = None,
         timeout: float | None = None,
+        **options: Unpack[GenerateOptions],
     ) -> MusicResult:
         """Make a song (two tracks) and wait until both are finished.
 
@@ -553,18 +243,6 @@ class AnyIntMusic:
 
         Args:
             prompt: the description (simple mode) or the lyrics (custom mode).
-            model: a :class:`Model` or its name, e.g. ``Model.V5`` or ``"V5"``.
-            instrumental: no vocals.
-            custom_mode: use ``style``, ``title`` and ``prompt`` as given.
-            style: style tags (custom mode).
-            title: song title (custom mode).
-            persona_id: a saved voice identity (custom mode).
-            persona_model: which kind ``persona_id`` is.
-            negative_tags: styles to avoid.
-            vocal_gender: ``"m"`` or ``"f"``.
-            style_weight: 0..1.
-            weirdness_constraint: 0..1.
-            audio_weight: 0..1.
             timeout: seconds to wait; default the client's.
 
         Returns:
@@ -576,100 +254,18 @@ class AnyIntMusic:
             TaskFailedError: the service reported that generation failed.
             TaskTimeoutError: no result within ``timeout``.
         """
-        limit = _timeout(timeout)
-        return await self._run(
-            self.submit_generate(
-                prompt,
-                model=model,
-                instrumental=instrumental,
-                custom_mode=custom_mode,
-                style=style,
-                title=title,
-                persona_id=persona_id,
-                persona_model=persona_model,
-                negative_tags=negative_tags,
-                vocal_gender=vocal_gender,
-                style_weight=style_weight,
-                weirdness_constraint=weirdness_constraint,
-                audio_weight=audio_weight,
-            ),
-            limit,
-        )
+        return await self._waits.run(lambda: self.submit_generate(prompt, **options), timeout)
 
+    @routes.shows(routes.EXTEND)
     async def submit_extend(
-        self,
-        audio_id: str,
-        *,
-        model: Model | str,
-        default_param_flag: bool = False,
-        continue_at: float | None = None,
-        prompt: str | None = None,
-        style: str | None = None,
-        title: str | None = None,
-        persona_id: str | None = None,
-        persona_model: PersonaModel | str | None = None,
-        negative_tags: str | None = None,
-        vocal_gender: VocalGender | str | None = None,
-        style_weight: float | None = None,
-        weirdness_constraint: float | None = None,
-        audio_weight: float | None = None,
+        self, audio_id: str, **options: Unpack[ExtendOptions]
     ) -> Task[MusicResult]:
         """Create an extension task and return its handle without waiting. See :meth:`extend`."""
-        chosen = check.model(model)
-        check.boolean(default_param_flag, "default_param_flag")
-        at = check.extend(
-            audio_id=audio_id,
-            model=chosen,
-            default_param_flag=default_param_flag,
-            prompt=prompt,
-            style=style,
-            title=title,
-            continue_at=continue_at,
-            persona_id=persona_id,
-        )
-        options = check.shared_options(
-            persona_model=persona_model,
-            vocal_gender=vocal_gender,
-            style_weight=style_weight,
-            weirdness_constraint=weirdness_constraint,
-            audio_weight=audio_weight,
-            negative_tags=negative_tags,
-        )
-        return await self._submit(
-            TaskKind.MUSIC,
-            "/suno/extend",
-            lambda url: ExtendRequest(
-                audio_id=audio_id,
-                default_param_flag=default_param_flag,
-                model=chosen,
-                call_back_url=url,
-                prompt=prompt,
-                style=style,
-                title=title,
-                continue_at=at,
-                persona_id=persona_id,
-                **options,
-            ),
-        )
+        return await self._submit(routes.EXTEND, {"audio_id": audio_id}, options)
 
+    @routes.shows(routes.EXTEND)
     async def extend(
-        self,
-        audio_id: str,
-        *,
-        model: Model | str,
-        default_param_flag: bool = False,
-        continue_at: float | None = None,
-        prompt: str | None = None,
-        style: str | None = None,
-        title: str | None = None,
-        persona_id: str | None = None,
-        persona_model: PersonaModel | str | None = None,
-        negative_tags: str | None = None,
-        vocal_gender: VocalGender | str | None = None,
-        style_weight: float | None = None,
-        weirdness_constraint: float | None = None,
-        audio_weight: float | None = None,
-        timeout: float | None = None,
+        self, audio_id: str, *, timeout: float | None = None, **options: Unpack[ExtendOptions]
     ) -> MusicResult:
         """Continue a track and wait for the extended song.
 
@@ -685,33 +281,11 @@ class AnyIntMusic:
             InvalidRequestError, APIError, TaskFailedError, TaskTimeoutError: as for
             :meth:`generate`.
         """
-        limit = _timeout(timeout)
-        return await self._run(
-            self.submit_extend(
-                audio_id,
-                model=model,
-                default_param_flag=default_param_flag,
-                continue_at=continue_at,
-                prompt=prompt,
-                style=style,
-                title=title,
-                persona_id=persona_id,
-                persona_model=persona_model,
-                negative_tags=negative_tags,
-                vocal_gender=vocal_gender,
-                style_weight=style_weight,
-                weirdness_constraint=weirdness_constraint,
-                audio_weight=audio_weight,
-            ),
-            limit,
-        )
+        return await self._waits.run(lambda: self.submit_extend(audio_id, **options), timeout)
 
     async def submit_lyrics(self, prompt: str) -> Task[LyricsResult]:
         """Create a lyrics task and return its handle. See :meth:`generate_lyrics`."""
-        text = check.lyrics_prompt(prompt)
-        return await self._submit(
-            TaskKind.LYRICS, "/suno/generate-lyrics", lambda url: LyricsRequest(text, url)
-        )
+        return await self._submit(routes.LYRICS, {"prompt": prompt})
 
     async def generate_lyrics(self, prompt: str, *, timeout: float | None = None) -> LyricsResult:
         """Write lyrics (several variants) from a description of at most 200 words.
@@ -724,11 +298,7 @@ class AnyIntMusic:
             InvalidRequestError, APIError, TaskTimeoutError: as for :meth:`generate`.
             TaskFailedError: the prompt was rejected, or no variant succeeded.
         """
-        limit = _timeout(timeout)
-        return await self._run(
-            self.submit_lyrics(prompt),
-            limit,
-        )
+        return await self._waits.run(lambda: self.submit_lyrics(prompt), timeout)
 
     async def submit_cover(self, task_id: str) -> Task[CoverResult]:
         """Create a cover-art task for a finished music task. See :meth:`generate_cover`.
@@ -736,16 +306,13 @@ class AnyIntMusic:
         The service makes one cover per music task: asking again returns the handle of the
         existing cover task (watched by polling when this client did not submit it).
         """
-        music_task = check.required_text(task_id, "task_id", "the id of a finished music task")
         try:
-            return await self._submit(
-                TaskKind.COVER, "/suno/generate-cover", lambda url: CoverRequest(music_task, url)
-            )
+            return await self._submit(routes.COVER, {"task_id": task_id})
         except BadRequestError as exc:
             existing = exc.data.get("taskId") if isinstance(exc.data, Mapping) else None
             if not isinstance(existing, str) or not existing:
                 raise
-            log.info("task %s already has cover task %s; attaching to it", music_task, existing)
+            log.info("task %s already has cover task %s; attaching to it", task_id, existing)
             return self.task(existing, kind=TaskKind.COVER)
 
     async def generate_cover(self, task_id: str, *, timeout: float | None = None) -> CoverResult:
@@ -755,11 +322,7 @@ class AnyIntMusic:
             InvalidRequestError, APIError, TaskFailedError, TaskTimeoutError: as for
             :meth:`generate`.
         """
-        limit = _timeout(timeout)
-        return await self._run(
-            self.submit_cover(task_id),
-            limit,
-        )
+        return await self._waits.run(lambda: self.submit_cover(task_id), timeout)
 
     async def recover(
         self, error: SubmitUncertainError, *, timeout: float | None = None
@@ -776,12 +339,8 @@ class AnyIntMusic:
         Raises:
             TaskTimeoutError: no callback came: most likely no task was created.
         """
-        self._ensure_open()
-        if error.token is None:
-            raise InvalidRequestError("this error did not come from this client's submit")
-        limit = self._timeout if timeout is None else check.timeout(timeout)
-        state = await self._registry.claim(error.token, limit)
-        return self._handle(state)
+        self._parts.ensure_open()
+        return await self._waits.recover(error, timeout)
 
     async def pending(self) -> list[Task[Any]]:
         """Handles of every unfinished task this client (or its store) knows.
@@ -790,8 +349,8 @@ class AnyIntMusic:
         had: callbacks the service retries are accepted, and the tasks are polled for what was
         missed meanwhile.
         """
-        self._ensure_open()
-        return [self._handle(state) for state in await self._registry.pending()]
+        self._parts.ensure_open()
+        return await self._waits.pending()
 
     @overload
     def task(
@@ -822,31 +381,8 @@ class AnyIntMusic:
             task_id: the service's task id.
             kind: what the task makes (music, lyrics or cover), which decides the query route.
         """
-        self._ensure_open()
-        check.required_text(task_id, "task_id")
-        chosen = check.enum_value(TaskKind, kind, "kind")
-        state = self._registry.get_task(task_id) or self._registry.attach(task_id, chosen)
-        return self._handle(state)
-
-    async def _fetch_record(self, kind: TaskKind, task_id: str) -> TaskEvent | None:
-        path = _QUERY_PATHS[kind]
-        data = await self._transport.request("GET", path, params={"taskId": task_id})
-        try:
-            event = parse_record(kind, data)
-        except WireFormatError as exc:
-            raise MalformedResponseError(f"{path}: {exc}", status=200) from exc
-        if event is not None and not event.task_id:
-            event = TaskEvent(
-                task_id,
-                event.kind,
-                event.stage,
-                event.code,
-                event.message,
-                event.tracks,
-                event.variants,
-                event.images,
-            )
-        return event
+        self._parts.ensure_open()
+        return self._waits.task(task_id, kind)
 
     # --- mounting and observing ---
 
@@ -857,7 +393,7 @@ class AnyIntMusic:
         use it with ``AnyIntMusic(receiver=False, public_url=<your app's public base>)``. The
         client must be open (``async with``) while the app serves.
         """
-        return self._receiver.routes()
+        return self._parts.receiver.routes()
 
     def asgi_app(self) -> CallbackASGIApp:
         """The callback route as an ASGI app, for FastAPI, Starlette or any ASGI server.
@@ -871,17 +407,7 @@ class AnyIntMusic:
 
     def stats(self) -> ClientStats:
         """Counts of what this client has done since it opened, for metrics and health checks."""
-        registry = self._registry
-        return ClientStats(
-            pending=registry.pending_count(),
-            completed=registry.completed,
-            failed=registry.failed,
-            duplicates=registry.duplicates,
-            callbacks=self._callbacks.stats.received,
-            callbacks_refused=self._callbacks.stats.refused,
-            polls=self._poller.polls,
-            retries=self._transport.retries,
-        )
+        return self._parts.stats()
 
     # --- files ---
 
@@ -929,26 +455,17 @@ class AnyIntMusic:
             DownloadError: the file could not be fetched or written, or is larger than
                 ``max_bytes``; no partial file is left for a refused file.
         """
-        self._ensure_open()
-        url = source.audio_url if isinstance(source, Track) else source
-        if not isinstance(url, str) or not _is_http_url(url):
-            raise InvalidRequestError(f"nothing to download: {url!r} is not an http(s) URL")
-        if max_bytes is not None and (
-            isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 1
-        ):
-            raise InvalidRequestError(
-                f"max_bytes must be a positive whole number of bytes or None, not {max_bytes!r}",
-                field="max_bytes",
-            )
-        if self._files is None:
-            # Result files live on other hosts: this session carries no API key.
-            self._files = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(sock_read=60))
-        path = await download_file(self._files, url, dest, progress=progress, max_bytes=max_bytes)
-        if tag and isinstance(source, Track):
-            await _tags.tag_download(self._files, path, source)
-        return path
+        self._parts.ensure_open()
+        return await self._parts.downloads.download(
+            source, dest, progress=progress, tag=tag, max_bytes=max_bytes
+        )
 
-    # --- the synchronous routes ---
+    # --- the routes answered at once ---
+
+    async def _ask(self, route: Route[R], given: Mapping[str, Any]) -> R:
+        self._parts.ensure_open()
+        answer: R = await self._parts.submitter.ask(route, route.fields(given))
+        return answer
 
     async def timestamped_lyrics(self, task_id: str, audio_id: str) -> TimestampedLyrics:
         """Word-level timings of a track's lyrics (empty for instrumentals).
@@ -964,14 +481,9 @@ class AnyIntMusic:
             InvalidRequestError: an id is missing.
             APIError: the gateway refused (e.g. the ids do not belong together).
         """
-        self._ensure_open()
-        request = TimestampedLyricsRequest(
-            check.required_text(task_id, "task_id"), check.required_text(audio_id, "audio_id")
+        return await self._ask(
+            routes.TIMESTAMPED_LYRICS, {"task_id": task_id, "audio_id": audio_id}
         )
-        data = await self._transport.request(
-            "POST", "/suno/timestamped-lyrics", json_body=to_wire(request)
-        )
-        return _read(data or {}, TimestampedLyrics, "/suno/timestamped-lyrics")
 
     async def style_generate(self, content: str) -> StyleResult:
         """Turn a rough style hint into a richer style description.
@@ -984,33 +496,4 @@ class AnyIntMusic:
             APIError: the gateway refused.
             TaskFailedError: the service answered that the boost failed.
         """
-        self._ensure_open()
-        request = StyleRequest(check.required_text(content, "content", "a short style hint"))
-        data = await self._transport.request(
-            "POST", "/suno/style-generate", json_body=to_wire(request)
-        )
-        if isinstance(data, Mapping) and str(data.get("successFlag", "1")) == "2":
-            raise TaskFailedError(
-                str(data.get("taskId") or ""),
-                _int_or_none(data.get("errorCode")),
-                str(data.get("errorMessage") or "style boost failed"),
-            )
-        return _read(data, StyleResult, "/suno/style-generate")
-
-
-def _timeout(value: float | None) -> float | None:
-    return None if value is None else check.timeout(value)
-
-
-def _read(data: Any, cls: type[R], path: str) -> R:
-    try:
-        return structure(data, cls)
-    except WireFormatError as exc:
-        raise MalformedResponseError(f"{path} answered a body that is {exc}", status=200) from exc
-
-
-def _int_or_none(value: Any) -> int | None:
-    try:
-        return None if value is None else int(value)
-    except (TypeError, ValueError):
-        return None
+        return await self._ask(routes.STYLE, {"content": content})

@@ -21,21 +21,41 @@ import attrs
 from . import errors
 
 
-@attrs.frozen
+def _at_least_one(_: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise errors.ConfigurationError(f"{attribute.name} must be an integer >= 1, got {value!r}")
+
+
+def _not_negative(_: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+        raise errors.ConfigurationError(
+            f"{attribute.name} must be a number of seconds >= 0, got {value!r}"
+        )
+
+
+@attrs.frozen(kw_only=True)
 class RetryPolicy:
-    """How persistent the client is with transient failures.
+    """How persistent the client is with transient failures, as one value:
+    ``AnyIntMusic(retry=RetryPolicy(max_attempts=3, max_time=30))``.
+
+    A submit is sent again only when no task can have been created; reads are also retried
+    after a lost answer or a 5xx. Rate answers are always waited out, within ``max_time``.
 
     Attributes:
         max_attempts: tries per request for failures other than rate answers (1 = no retry).
         backoff: the first backoff in seconds; it doubles per failure, with full jitter.
         max_backoff: the largest single wait.
-        max_time: the total seconds one request may spend on retries, rate answers included.
+        max_time: the total seconds one request may spend on retries, rate answers included
+            (0 = never retry).
+
+    Raises:
+        ConfigurationError: a value out of range.
     """
 
-    max_attempts: int = 5
-    backoff: float = 0.5
-    max_backoff: float = 30.0
-    max_time: float = 120.0
+    max_attempts: int = attrs.field(default=5, validator=_at_least_one)
+    backoff: float = attrs.field(default=0.5, validator=_not_negative)
+    max_backoff: float = attrs.field(default=30.0, validator=_not_negative)
+    max_time: float = attrs.field(default=120.0, validator=_not_negative)
 
     def delay(self, failures: int, rng: random.Random) -> float:
         """Full-jitter exponential backoff for the ``failures``-th consecutive failure."""

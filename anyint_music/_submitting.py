@@ -19,9 +19,9 @@ from typing import Any
 from ._callbacks import CALLBACK_PREFIX
 from ._convert import to_wire
 from ._http import Expired, Transport
-from ._models import TaskKind
 from ._registry import TaskRegistry
 from ._retry import certainly_no_task
+from ._routes import Route
 from ._tasks import TaskState
 from .errors import (
     MalformedResponseError,
@@ -68,8 +68,17 @@ class Submitter:
         self._is_open = is_open
         self.public_url = ""
 
-    async def submit(self, kind: TaskKind, path: str, build: Callable[[str], Any]) -> TaskState:
-        """POST the request ``build(callback_url)`` makes to ``path``; the bound task's state."""
+    async def ask(self, route: Route[Any], fields: Mapping[str, Any]) -> Any:
+        """POST a route answered at once; its result."""
+        data = await self._transport.request(
+            "POST", route.path, json_body=to_wire(route.body(fields))
+        )
+        return route.answer(data)
+
+    async def submit(self, route: Route[Any], fields: Mapping[str, Any]) -> TaskState:
+        """POST ``route``'s request of these checked ``fields``; the bound task's state."""
+        assert route.kind is not None
+        kind, path = route.kind, route.path
         started = time.perf_counter()
         limit = _DEADLINE.get()
         if limit is not None:
@@ -86,7 +95,7 @@ class Submitter:
             except TimeoutError:  # the store was slow: nothing was sent
                 raise TaskTimeoutError(None, limit[1], sent=False) from None
         callback_url = f"{self.public_url}{CALLBACK_PREFIX}{state.token}"
-        body = to_wire(build(callback_url))
+        body = to_wire(route.body(fields, call_back_url=callback_url))
         try:
             data = await self._transport.request(
                 "POST", path, json_body=body, creates_task=True, deadline=at

@@ -113,23 +113,16 @@ def boolean(value: Any, field: str) -> bool:
     return value
 
 
-def shared_options(
-    *,
-    persona_model: Any,
-    vocal_gender: Any,
-    style_weight: Any,
-    weirdness_constraint: Any,
-    audio_weight: Any,
-    negative_tags: Any,
-) -> dict[str, Any]:
-    """The optional tuning arguments common to generate and extend, checked."""
+def _tuning(a: Mapping[str, Any]) -> dict[str, Any]:
+    """The optional tuning arguments common to the song routes, checked."""
     return {
-        "persona_model": optional_enum(PersonaModel, persona_model, "persona_model"),
-        "vocal_gender": optional_enum(VocalGender, vocal_gender, "vocal_gender"),
-        "style_weight": unit_interval(style_weight, "style_weight"),
-        "weirdness_constraint": unit_interval(weirdness_constraint, "weirdness_constraint"),
-        "audio_weight": unit_interval(audio_weight, "audio_weight"),
-        "negative_tags": optional_text(negative_tags, "negative_tags"),
+        "persona_id": a["persona_id"],
+        "persona_model": optional_enum(PersonaModel, a["persona_model"], "persona_model"),
+        "vocal_gender": optional_enum(VocalGender, a["vocal_gender"], "vocal_gender"),
+        "style_weight": unit_interval(a["style_weight"], "style_weight"),
+        "weirdness_constraint": unit_interval(a["weirdness_constraint"], "weirdness_constraint"),
+        "audio_weight": unit_interval(a["audio_weight"], "audio_weight"),
+        "negative_tags": optional_text(a["negative_tags"], "negative_tags"),
     }
 
 
@@ -154,70 +147,62 @@ def custom_fields(
     max_length(title, "title", lim["title"], where)
 
 
-def generate(
-    *,
-    prompt: Any,
-    model: Model,
-    custom_mode: bool,
-    instrumental: bool,
-    style: Any,
-    title: Any,
-    persona_id: Any,
-) -> None:
-    """The mode rules of ``/suno/generate`` (PROTOCOL.md §1.1)."""
-    prompt = optional_text(prompt, "prompt")
-    style = optional_text(style, "style")
-    title = optional_text(title, "title")
-    optional_text(persona_id, "persona_id")
+def generate(a: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of a ``/suno/generate`` request, after its mode rules (PROTOCOL.md §1.1)."""
+    chosen = model(a["model"])
+    custom_mode = boolean(a["custom_mode"], "custom_mode")
+    instrumental = boolean(a["instrumental"], "instrumental")
+    prompt = optional_text(a["prompt"], "prompt")
+    style = optional_text(a["style"], "style")
+    title = optional_text(a["title"], "title")
+    optional_text(a["persona_id"], "persona_id")
     if custom_mode:
         custom_fields(
-            model,
+            chosen,
             prompt=prompt,
             style=style,
             title=title,
             prompt_required=not instrumental,
             context="custom mode" + (" (instrumental)" if instrumental else ""),
         )
-        return
-    required_text(prompt, "prompt", "a description of the song, in simple mode")
-    max_length(prompt, "prompt", SIMPLE_PROMPT_MAX, "simple mode")
-    for field, value in (("style", style), ("title", title), ("persona_id", persona_id)):
-        if value:
-            raise InvalidRequestError(
-                f"{field} is only used in custom mode; pass custom_mode=True "
-                f"(with style and title) or leave {field} out",
-                field=field,
-            )
+    else:
+        required_text(prompt, "prompt", "a description of the song, in simple mode")
+        max_length(prompt, "prompt", SIMPLE_PROMPT_MAX, "simple mode")
+        for field in ("style", "title", "persona_id"):
+            if a[field]:
+                raise InvalidRequestError(
+                    f"{field} is only used in custom mode; pass custom_mode=True "
+                    f"(with style and title) or leave {field} out",
+                    field=field,
+                )
+    return {
+        "custom_mode": custom_mode,
+        "instrumental": instrumental,
+        "model": chosen,
+        "prompt": a["prompt"],
+        "style": a["style"],
+        "title": a["title"],
+        **_tuning(a),
+    }
 
 
-def extend(
-    *,
-    audio_id: Any,
-    model: Model,
-    default_param_flag: bool,
-    prompt: Any,
-    style: Any,
-    title: Any,
-    continue_at: Any,
-    persona_id: Any,
-) -> float | None:
-    """The rules of ``/suno/extend`` (PROTOCOL.md §2.1); returns ``continue_at`` as a float."""
-    required_text(audio_id, "audio_id", "the id of a track from an earlier generate or extend")
-    prompt = optional_text(prompt, "prompt")
-    style = optional_text(style, "style")
-    title = optional_text(title, "title")
-    optional_text(persona_id, "persona_id")
+def extend(a: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of a ``/suno/extend`` request, after its rules (PROTOCOL.md §2.1)."""
+    chosen = model(a["model"])
+    default_param_flag = boolean(a["default_param_flag"], "default_param_flag")
+    audio_id = required_text(
+        a["audio_id"], "audio_id", "the id of a track from an earlier generate or extend"
+    )
+    prompt = optional_text(a["prompt"], "prompt")
+    style = optional_text(a["style"], "style")
+    title = optional_text(a["title"], "title")
+    optional_text(a["persona_id"], "persona_id")
+    continue_at = a["continue_at"]
     if not default_param_flag:
         given = [
             name
-            for name, value in (
-                ("prompt", prompt),
-                ("style", style),
-                ("title", title),
-                ("continue_at", continue_at),
-                ("persona_id", persona_id),
-            )
-            if value is not None
+            for name in ("prompt", "style", "title", "continue_at", "persona_id")
+            if a[name] is not None
         ]
         if given:
             raise InvalidRequestError(
@@ -225,22 +210,32 @@ def extend(
                 "the extension inherits everything from the source track",
                 field=given[0],
             )
-        return None
-    custom_fields(
-        model,
-        prompt=prompt,
-        style=style,
-        title=title,
-        prompt_required=True,
-        context="extend with default_param_flag=True",
-    )
-    if continue_at is None:
-        raise InvalidRequestError(
-            "continue_at is required with default_param_flag=True: the second of the source "
-            "track to continue from",
-            field="continue_at",
+    else:
+        custom_fields(
+            chosen,
+            prompt=prompt,
+            style=style,
+            title=title,
+            prompt_required=True,
+            context="extend with default_param_flag=True",
         )
-    return positive_number(continue_at, "continue_at")
+        if continue_at is None:
+            raise InvalidRequestError(
+                "continue_at is required with default_param_flag=True: the second of the source "
+                "track to continue from",
+                field="continue_at",
+            )
+        continue_at = positive_number(continue_at, "continue_at")
+    return {
+        "audio_id": audio_id,
+        "default_param_flag": default_param_flag,
+        "model": chosen,
+        "prompt": a["prompt"],
+        "style": a["style"],
+        "title": a["title"],
+        "continue_at": continue_at,
+        **_tuning(a),
+    }
 
 
 def lyrics_prompt(prompt: Any) -> str:

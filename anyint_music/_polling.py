@@ -21,8 +21,9 @@ from collections.abc import Awaitable, Callable
 
 from . import errors
 from ._background import Background
+from ._housekeeping import compacted
 from ._models import TaskEvent, TaskKind
-from ._registry import TaskRegistry, compacted
+from ._registry import TaskRegistry
 from ._tasks import TaskState
 
 log = logging.getLogger("anyint_music")

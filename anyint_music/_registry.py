@@ -1,9 +1,12 @@
-"""The tokens and task ids of this process, the waiters behind them, and what the store keeps.
+"""The tokens and task ids of this process, the waiters behind them, and their delivery path.
 
 Memory holds one ``TaskState`` per live task (its future, its stages); the store holds what must
-outlive the process. A token or task id unknown in memory is looked up in the store, so a
-restarted worker takes over its old tasks. Every accepted event is written to the store before
-the callback that brought it is answered.
+outlive the process. Every accepted event is written to the store before the callback that
+brought it is answered. This module keeps the maps and the in-process path: submit (``new``,
+``bind``), a callback or poll for a token in memory (``deliver``, ``apply``), the end of a wait.
+``TaskRegistry`` is the one object the rest of the client talks to; two mixins add the other jobs:
+``_registry_remote`` (other workers' events, taking over tasks from the store) and
+``_housekeeping`` (expiry and pruning).
 """
 
 from __future__ import annotations
@@ -11,18 +14,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-import sys
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from ._background import Background
+from ._housekeeping import Housekeeping
 from ._models import TaskEvent, TaskKind
+from ._registry_remote import RemoteEvents
 from ._tasks import TaskState
-from ._verdicts import Outcome, judge, usable
+from ._verdicts import Outcome, judge
 from .errors import ReceiverClosedError, StoreError, TaskTimeoutError
-from .stores import MemoryStore, StoredTask, TaskStore
+from .stores import MemoryStore, TaskStore
 
 log = logging.getLogger("anyint_music")
 
@@ -33,18 +37,7 @@ EARLY_MAX = 16
 Watch = Callable[[TaskState, "float | None"], None]
 
 
-D = TypeVar("D", bound=dict[Any, Any])
-
-
-def compacted(table: D) -> D:
-    """``table``, or a copy of it when it fills only a small part of its room: a dict keeps the
-    size of its peak after entries leave, so 100,000 finished tasks would stay as empty slots."""
-    if len(table) * 400 + 1024 < sys.getsizeof(table):
-        return type(table)(table)
-    return table
-
-
-class TaskRegistry:
+class TaskRegistry(RemoteEvents, Housekeeping):
     """Tokens and task ids of this process, and the waiters behind them.
 
     Args:
@@ -163,57 +156,7 @@ class TaskRegistry:
             await self.bind(state, state.early[0].task_id)
         return state
 
-    # --- lookups ---
-
-    async def lookup(self, token: str) -> TaskState | StoredTask | None:
-        """The state behind ``token``: from memory, else taken over from the store; or, for a
-        token another live worker owns (a shared store), the stored record only."""
-        state = self._by_token.get(token)
-        if state is not None:
-            return state
-        stored = await self.store.load_token(token)
-        if stored is None:
-            return None
-        if stored.owner is not None and stored.owner != self.store.owner_id:
-            return stored
-        return self._adopt(stored, poll_in=None)
-
-    async def deliver_foreign(self, stored: StoredTask, event: TaskEvent) -> Outcome:
-        """Record a callback for another worker's task; the store tells that worker."""
-        if stored.task_id is not None and event.task_id != stored.task_id:
-            return Outcome.MISMATCH
-        if not usable(stored.kind, event):
-            return Outcome.ACCEPTED
-        if await self.store.add_event(stored.token, event):
-            if stored.token in self._by_token:
-                # This worker began to watch the task while the event was being stored: the
-                # store tells other workers, not the one that stored it, so apply it here.
-                await self.remote(stored.token, event)
-            return Outcome.ACCEPTED
-        self.duplicates += 1
-        return Outcome.DUPLICATE
-
-    async def remote(self, token: str, event: TaskEvent) -> None:
-        """An event another worker stored for one of our tokens."""
-        state = self._by_token.get(token)
-        if state is None:
-            return
-        if state.task_id is None:
-            early = state.early or []
-            if not any(e.stage is event.stage and e.task_id == event.task_id for e in early):
-                state.early = [*early, event]
-                state.notify()
-            return
-        if event.task_id == state.task_id:
-            await self.apply(state, event, persist=False)
-
-    async def resync(self) -> None:
-        """Catch up with events stored while we could not hear about them."""
-        for state in [s for s in self._by_token.values() if not s.future.done()]:
-            assert state.token is not None
-            stored = await self.store.load_token(state.token)
-            for event in stored.events if stored is not None else ():
-                await self.remote(state.token, event)
+    # --- lookups in memory (through the store: lookup, in _registry_remote) ---
 
     def pending_count(self) -> int:
         return sum(
@@ -226,82 +169,6 @@ class TaskRegistry:
 
     def get_task(self, task_id: str) -> TaskState | None:
         return self._by_task.get(task_id)
-
-    def attach(self, task_id: str, kind: TaskKind) -> TaskState:
-        """A state for a task id not in memory: taken from the store if it is there, and
-        watched by polling until it ends."""
-        state = TaskState.create(kind, task_id=task_id)
-        self._by_task[task_id] = state
-
-        def failed(exc: Exception) -> None:
-            if not state.future.done():
-                state.fail(exc)
-                self.failed += 1
-                state.notify()
-            self._drop(state)  # a later client.task() tries again instead of this failure
-
-        self.background.spawn(self._resume(state), name=f"attach {task_id}", on_error=failed)
-        return state
-
-    async def _resume(self, state: TaskState) -> None:
-        assert state.task_id is not None
-        # A shared store can make this worker a watcher of the task as it reads it, so a
-        # callback another worker stores from then on is heard here at once, not at the next
-        # poll. The token is registered first, so that no wake-up finds this worker without it.
-        watch = getattr(self.store, "watch_task", None)
-        try:
-            stored = await self.store.load_task(state.task_id)
-            if stored is not None and self._by_token.setdefault(stored.token, state) is state:
-                state.token = stored.token
-                if watch is not None:
-                    stored = await watch(state.task_id)
-        except Exception as exc:
-            log.warning("could not read task %s from the store: %s", state.task_id, exc)
-            stored = None
-        if stored is not None and stored.token == state.token:
-            for event in stored.events:
-                if event.task_id == state.task_id:
-                    await self.apply(state, event, persist=False)
-        if self.watch is not None and not state.future.done():
-            self.watch(state, 0.0)
-
-    async def pending(self) -> list[TaskState]:
-        """Every unfinished bound task, in memory or in the store (adopting the latter)."""
-        stored = await self.store.pending()
-        for record in stored:
-            if record.token not in self._by_token and record.task_id not in self._by_task:
-                self._adopt(record, poll_in=0.0)
-        return [
-            s for s in {*self._by_task.values()} if s.task_id is not None and not s.future.done()
-        ]
-
-    def _adopt(self, stored: StoredTask, *, poll_in: float | None) -> TaskState:
-        """A memory state rebuilt from the store (after a restart)."""
-        existing = self._by_token.get(stored.token)
-        if existing is not None:  # another lookup adopted it while we read the store
-            return existing
-        attached = self._by_task.get(stored.task_id) if stored.task_id is not None else None
-        if attached is not None:  # re-attached by id (client.task) while we read the store
-            if attached.token is None:
-                attached.token = stored.token
-            self._by_token[stored.token] = attached
-            return attached
-        state = TaskState.create(stored.kind, token=stored.token, task_id=stored.task_id)
-        self._by_token[stored.token] = state
-        if stored.task_id is not None:
-            self._by_task.setdefault(stored.task_id, state)
-        for event in stored.events:
-            if stored.task_id is None:
-                state.early = [*(state.early or []), event]
-            elif event.task_id == stored.task_id:
-                verdict = judge(state, event)
-                if verdict is not Outcome.DUPLICATE and verdict is not None:
-                    state.history += (event,)
-                    if verdict is not True:
-                        self._finish(state, verdict)
-        if stored.task_id is not None and not state.future.done() and self.watch is not None:
-            self.watch(state, poll_in)
-        return state
 
     # --- callbacks ---
 
@@ -394,62 +261,6 @@ class TaskRegistry:
         finished[state] = state.future.get_loop().time()  # the clock TaskState.created uses
         if len(finished) > self._finished_max:  # age limits are kept by new() and housekeeping
             self._drop(finished.popitem(last=False)[0])
-
-    # --- housekeeping ---
-
-    def prune(self) -> None:
-        """Forget finished tasks past retention; give up on tasks past ``max_task_age``; shrink
-        the tables after a peak. The housekeeper runs this every minute."""
-        self._expire()
-        self._by_token = compacted(self._by_token)
-        self._by_task = compacted(self._by_task)
-        self._finished = compacted(self._finished)
-
-    def _expire(self) -> None:
-        # The loop's clock, which stamps TaskState.created: a loop may keep its own time.
-        now = asyncio.get_running_loop().time()
-        cutoff = now - self._retention
-        finished = self._finished
-        while finished:
-            state, at = next(iter(finished.items()))
-            if len(finished) <= self._finished_max and at > cutoff:
-                break
-            del finished[state]
-            self._drop(state)
-        if now >= self._next_sweep:
-            self._next_sweep = now + min(60.0, self._max_task_age / 10)
-            self._sweep_old(now - self._max_task_age)
-
-    def _sweep_old(self, born_before: float) -> None:
-        old = [
-            s
-            for s in {*self._by_token.values(), *self._by_task.values()}
-            if s.created < born_before and not s.future.done()
-        ]
-        for state in old:
-            log.warning(
-                "gave up on task %s: no final result after %.0f s",
-                state.task_id,
-                self._max_task_age,
-                extra={"task_id": state.task_id},
-            )
-            state.fail(TaskTimeoutError(state.task_id, self._max_task_age))
-            self.failed += 1
-            state.notify()
-            self._drop(state)
-
-    def _drop(self, state: TaskState) -> None:
-        if state.token is not None and self._by_token.get(state.token) is state:
-            del self._by_token[state.token]
-        if state.task_id is not None and self._by_task.get(state.task_id) is state:
-            del self._by_task[state.task_id]
-
-    async def prune_store(self) -> int:
-        """Drop from the store what memory has let go of."""
-        now = time.time()
-        return await self.store.prune(
-            finished_before=now - self._retention, unfinished_before=now - self._max_task_age
-        )
 
     def close(self) -> None:
         """Fail every pending wait with ReceiverClosedError."""

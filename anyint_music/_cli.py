@@ -15,7 +15,7 @@ import logging
 import os
 import sys
 import traceback
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import aiohttp
@@ -67,24 +67,24 @@ _OPTIONS = {
 }
 
 
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
-    return value
+def _seconds(allow_zero: bool) -> Callable[[str], float]:
+    """An argparse type: a number of seconds, more than 0 (or 0 too, with ``allow_zero``)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not (value >= 0 if allow_zero else value > 0):
+            rule = "must not be negative" if allow_zero else "must be more than 0"
+            raise argparse.ArgumentTypeError(f"{rule}, got {text}")
+        return value
+
+    return parse
 
 
-def _not_negative(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
-    return value
+_positive = _seconds(allow_zero=False)
+_not_negative = _seconds(allow_zero=True)
 
 
 def _byte_count(text: str) -> int:

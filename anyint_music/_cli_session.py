@@ -175,29 +175,24 @@ class Session:
             raise
         finally:
             self.out.status(None)
-        size = path.stat().st_size
-        self.files.append(str(path))
-        self.out.emit(
-            "download",
-            f"saved          {path}  ({human_bytes(size)})",
-            path=str(path),
-            bytes=size,
-            url=url,
-            what=what,
-        )
+        self._report("download", "saved", path, what, url=url)
         return path
 
     def write(self, path: Path, text: str, what: str) -> None:
         """Write a file made here (lyrics, timings) and report it."""
         # backslashreplace: a lone surrogate from the network must not lose the whole file.
         path.write_text(text, encoding="utf-8", errors="backslashreplace")
+        self._report("file", "wrote", path, what)
+
+    def _report(self, event: str, verb: str, path: Path, what: str, **more: str) -> None:
         size = path.stat().st_size
         self.files.append(str(path))
         self.out.emit(
-            "file",
-            f"wrote          {path}  ({human_bytes(size)})",
+            event,
+            f"{verb:<15}{path}  ({human_bytes(size)})",
             path=str(path),
             bytes=size,
+            **more,
             what=what,
         )
 

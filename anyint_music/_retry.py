@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import email.utils
 import math
 import random
@@ -138,8 +139,13 @@ class Throttle:
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
         self._closed = False
         self._rate_limit = rate_limit
-        self._sent: collections.deque[float] = collections.deque()
+        # The client's own rate limit counts a submit from when it is sent until its answer
+        # came, plus the window: the gateway saw it somewhere in between, so however late
+        # a loaded machine delivers a request, the gateway never sees more than the limit.
+        self._answered: collections.deque[float] = collections.deque()
+        self._unanswered = 0
         self._window_lock = asyncio.Lock()
+        self._window_moved = asyncio.Event()
 
     async def acquire(self, *, creates_task: bool) -> None:
         """Wait for a slot; raise ClientClosedError if the client closes meanwhile."""
@@ -166,7 +172,7 @@ class Throttle:
             try:
                 await self._take_window_slot()
             except BaseException:
-                self.release(rate_limited=False, wait=None)
+                self._give_back(rate_limited=False, wait=None)
                 raise
 
     async def _take_window_slot(self) -> None:
@@ -175,16 +181,31 @@ class Throttle:
         loop = asyncio.get_running_loop()
         async with self._window_lock:
             while True:
+                if self._closed:
+                    raise errors.ClientClosedError("the client closed while this submit waited")
                 now = loop.time()
-                while self._sent and now - self._sent[0] >= window:
-                    self._sent.popleft()
-                if len(self._sent) < count:
-                    self._sent.append(now)
+                while self._answered and now - self._answered[0] >= window:
+                    self._answered.popleft()
+                if len(self._answered) + self._unanswered < count:
+                    self._unanswered += 1
                     return
-                await asyncio.sleep(self._sent[0] + window - now)
+                self._window_moved.clear()
+                # Until the oldest answer leaves the window, or another answer comes.
+                later = self._answered[0] + window - now if self._answered else None
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(later):
+                        await self._window_moved.wait()
 
     def release(self, *, rate_limited: bool, wait: float | None) -> None:
         """Give the slot back, saying whether the gateway answered with a rate limit."""
+        if self._rate_limit is not None and self._unanswered:
+            # This lane holds only submits when a rate limit is set: each took a window slot.
+            self._unanswered -= 1
+            self._answered.append(asyncio.get_running_loop().time())
+            self._window_moved.set()
+        self._give_back(rate_limited=rate_limited, wait=wait)
+
+    def _give_back(self, *, rate_limited: bool, wait: float | None) -> None:
         now = asyncio.get_running_loop().time()
         self._in_flight -= 1
         if rate_limited:
@@ -210,6 +231,7 @@ class Throttle:
     def close(self) -> None:
         """Wake every waiter with ClientClosedError."""
         self._closed = True
+        self._window_moved.set()
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():

@@ -6,7 +6,9 @@ import asyncio
 import logging
 from collections import Counter
 
+import aiohttp
 import pytest
+from aiohttp import web
 
 from anyint_music import (
     AnyIntMusic,
@@ -151,6 +153,71 @@ async def test_a_client_side_rate_limit_keeps_under_the_cap(anyint_gateway: Fake
         )
     assert len(songs) == 40
     assert anyint_gateway.stats.submits_rate_limited == 0
+
+
+async def test_a_client_side_rate_limit_holds_when_requests_reach_the_gateway_late(
+    anyint_gateway: FakeGateway,
+) -> None:
+    # A loaded machine (or a slow network) may deliver the first submits late and the next
+    # ones on time; the gateway must still never see more than the limit in its window.
+    anyint_gateway.rate_limit = (5, 0.25)
+    anyint_gateway.skip_stages = True
+    forwarded = 0
+
+    async def late_first_five(request: web.Request) -> web.Response:
+        nonlocal forwarded
+        forwarded += 1
+        if request.method == "POST" and forwarded <= 5:
+            await asyncio.sleep(0.3)
+        async with session.request(
+            request.method,
+            f"{anyint_gateway.url}{request.path_qs}",
+            data=await request.read(),
+            headers={k: v for k, v in request.headers.items() if k.lower() != "host"},
+        ) as answer:
+            return web.Response(
+                status=answer.status, body=await answer.read(), content_type="application/json"
+            )
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", late_first_five)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        async with (
+            aiohttp.ClientSession() as session,
+            AnyIntMusic(
+                api_key=anyint_gateway.api_key,
+                base_url=f"http://127.0.0.1:{port}",
+                rate_limit=(5, 0.25),
+            ) as client,
+        ):
+            songs = await asyncio.gather(
+                *(client.generate(f"late {i}", model=Model.V5) for i in range(10))
+            )
+    finally:
+        await runner.cleanup()
+    assert len(songs) == 10
+    assert anyint_gateway.stats.submits_rate_limited == 0
+
+
+async def test_closing_the_client_ends_a_submit_waiting_for_its_rate_window(
+    anyint_gateway: FakeGateway,
+) -> None:
+    anyint_gateway.skip_stages = True
+    client = AnyIntMusic(
+        api_key=anyint_gateway.api_key, base_url=anyint_gateway.url, rate_limit=(1, 3600.0)
+    )
+    async with client:
+        await client.generate("first", model=Model.V5)
+        second = asyncio.ensure_future(client.submit_generate("second", model=Model.V5))
+        await asyncio.sleep(0)  # let it reach the window
+    with pytest.raises(ClientClosedError):
+        await asyncio.wait_for(second, timeout=30)
+    assert len(anyint_gateway.tasks) == 1
 
 
 async def test_a_lost_submit_answer_is_not_resent_and_can_be_recovered(

@@ -22,7 +22,7 @@ from typing import Any
 from ._background import Background
 from ._housekeeping import Housekeeping
 from ._models import TaskEvent, TaskKind
-from ._registry_remote import RemoteEvents
+from ._registry_remote import RemoteEvents, Watch
 from ._tasks import TaskState
 from ._verdicts import Outcome, judge
 from .errors import ReceiverClosedError, StoreError, TaskTimeoutError
@@ -32,10 +32,6 @@ log = logging.getLogger("anyint_music")
 
 # Events held for one token before its submit answers; four stages make a normal maximum.
 EARLY_MAX = 16
-
-# Called with a state that should be watched by polling, and a delay (None: one interval).
-Watch = Callable[[TaskState, "float | None"], None]
-
 
 class TaskRegistry(RemoteEvents, Housekeeping):
     """Tokens and task ids of this process, and the waiters behind them.

@@ -10,6 +10,7 @@ one of ours (``remote``, ``resync``), and a restarted or different worker may ta
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ._background import Background
@@ -18,10 +19,10 @@ from ._tasks import TaskState
 from ._verdicts import Outcome, judge, usable
 from .stores import StoredTask, TaskStore
 
-if TYPE_CHECKING:
-    from ._registry import Watch
-
 log = logging.getLogger("anyint_music")
+
+# Called with a state that should be watched by polling, and a delay (None: one interval).
+Watch = Callable[[TaskState, "float | None"], None]
 
 
 class RemoteEvents:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, MutableMapping
+from contextlib import aclosing
 from typing import Any
 
 from multidict import CIMultiDict
 
-from ._callbacks import CallbackHandler, encode_answer
+from ._callbacks import CallbackHandler, encode_answer, read_capped
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -21,7 +22,24 @@ _PATH = re.compile(r"(?:/anyint/callbacks)?/([A-Za-z0-9_-]+)")
 
 
 class CallbackASGIApp:
-    """An ASGI app answering the service's callbacks for an :class:`AnyIntMusic` client."""
+    """The ASGI app that receives the service's callbacks for an :class:`AnyIntMusic` client,
+    so that they come in through your own FastAPI, Starlette or other ASGI server rather than
+    through a second port.
+
+    Get it from :meth:`AnyIntMusic.asgi_app` rather than constructing it. It answers
+    ``POST /anyint/callbacks/{token}`` mounted at the root, or ``POST /{token}`` mounted at
+    ``/anyint/callbacks``; the usual way::
+
+        client = AnyIntMusic(receiver=False, public_url="https://app.example.com")
+        app.mount("/anyint/callbacks", client.asgi_app())  # FastAPI or Starlette
+
+    ``public_url`` is your app's public base URL, which the service calls back. The client
+    must be open (``async with client:``, e.g. in your app's lifespan) while the app serves:
+    the app answers lifespan events but does not open or close the client. Callbacks get the
+    same checks and answers as on the embedded receiver (200, 400, 401, 403, 404, 409, 413,
+    503); other paths get 404 and other methods 405. Timeouts for slow senders and limits on
+    connections are left to your server.
+    """
 
     def __init__(self, handler: CallbackHandler) -> None:
         self._handler = handler
@@ -49,26 +67,23 @@ class CallbackASGIApp:
         handler = self._handler
         client = scope.get("client")
         address = handler.client_address(client[0] if client else None, headers)
-        raw = await _read_capped(receive, handler.max_body) if handler.admits(address) else b""
+        raw: bytes | None = b""
+        if handler.admits(address):  # before reading anything
+            async with aclosing(_body(receive)) as chunks:
+                raw = await read_capped(chunks, handler.max_body)
         status, answer = await handler.handle(match.group(1), raw, headers, address)
         await _respond(send, status, answer)
 
 
-async def _read_capped(receive: Receive, cap: int) -> bytes | None:
-    chunks: list[bytes] = []
-    size = 0
+async def _body(receive: Receive) -> AsyncGenerator[bytes, None]:
+    """The request body's chunks as they are received, up to its end or a disconnect."""
     more = True
     while more:
         message = await receive()
         if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > cap:
-            return None
-        chunks.append(chunk)
+            return
+        yield message.get("body", b"")
         more = message.get("more_body", False)
-    return b"".join(chunks)
 
 
 async def _respond(

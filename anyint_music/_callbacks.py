@@ -18,7 +18,7 @@ import ipaddress
 import json
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -96,6 +96,19 @@ def _too_deep(raw: bytes, value: Any, limit: int) -> bool:
         children = node.values() if isinstance(node, dict) else node
         stack.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
     return False
+
+
+async def read_capped(chunks: AsyncIterable[bytes], cap: int) -> bytes | None:
+    """The body gathered from ``chunks``, or ``None`` once it grows larger than ``cap`` (no
+    chunk is taken after that). Each server adapts its own source of body bytes to this."""
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in chunks:
+        size += len(chunk)
+        if size > cap:
+            return None
+        parts.append(chunk)
+    return b"".join(parts)
 
 
 def encode_answer(answer: str) -> bytes:

@@ -12,6 +12,7 @@ from typing import Any
 import attrs
 
 from . import _subtitles
+from ._subtitles import LyricLine
 
 
 class Model(enum.StrEnum):
@@ -231,7 +232,7 @@ class TimestampedLyrics:
     is_streamed: bool = False
     extra: Mapping[str, Any] = _extra()
 
-    def lines(self) -> list[_subtitles.Line]:
+    def lines(self) -> list[LyricLine]:
         """The lyrics as timed lines, section markers and stray newlines removed."""
         return _subtitles.lines(self.words)
 

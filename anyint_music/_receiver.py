@@ -19,7 +19,7 @@ from collections.abc import Callable
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler, RequestPayloadError
 
-from ._callbacks import CALLBACK_PREFIX, CallbackHandler, encode_answer
+from ._callbacks import CALLBACK_PREFIX, CallbackHandler, encode_answer, read_capped
 from .errors import ConfigurationError
 
 if sys.platform != "win32":
@@ -46,8 +46,8 @@ def default_max_connections() -> int:
     return max(min(soft - max(512, soft // 4), _MAX_DEFAULT_CONNECTIONS), soft // 4, 1)
 
 
-async def read_capped(request: web.Request, cap: int) -> bytes | None:
-    """The body, or ``None`` when it is larger than ``cap`` (read no further than that)."""
+async def _read_body(request: web.Request, cap: int) -> bytes | None:
+    """The body, or ``None`` when it is larger than ``cap`` (reading stops once past it)."""
     length = request.content_length
     if length is not None:
         # The usual case: a declared length within the cap (aiohttp enforces it while reading).
@@ -57,16 +57,8 @@ async def read_capped(request: web.Request, cap: int) -> bytes | None:
             return await request.read()
         except web.HTTPRequestEntityTooLarge:  # a host app's own, smaller client_max_size
             return None
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        chunk = await request.content.read(min(65536, cap + 1 - size))
-        if not chunk:
-            return b"".join(chunks)
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > cap:
-            return None
+    # No declared length (a chunked body): read as it comes, in aiohttp's own chunk size.
+    return await read_capped(request.content.iter_chunked(65536), cap)
 
 
 class _ConnectionCap:
@@ -258,10 +250,10 @@ class CallbackReceiver:
             return _json(status, answer)
         try:
             if request.content.is_eof():  # the usual case: the whole body came with the head
-                raw = await read_capped(request, handler.max_body)
+                raw = await _read_body(request, handler.max_body)
             else:  # a timer only for a body still on its way: one per request would cost
                 async with asyncio.timeout(self._read_timeout):
-                    raw = await read_capped(request, handler.max_body)
+                    raw = await _read_body(request, handler.max_body)
         except TimeoutError:
             log.warning("refused a callback whose body took over %g s", self._read_timeout)
             response = _json(408, encode_answer("body not received in time"))

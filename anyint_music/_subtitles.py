@@ -14,7 +14,7 @@ from typing import Protocol
 
 import attrs
 
-__all__ = ["Line", "WordLike", "lines", "to_lrc", "to_srt", "to_vtt"]
+__all__ = ["LyricLine", "WordLike", "lines", "to_lrc", "to_srt", "to_vtt"]
 
 # Shortest display time given to a zero-length SubRip/WebVTT cue (capped at the next cue).
 _MIN_CUE_MS = 500
@@ -46,13 +46,29 @@ class WordLike(Protocol):
 
 
 @attrs.frozen
-class Line:
-    """One lyric line: its text, its time span in seconds, and its words' spans."""
+class LyricLine:
+    """One timed line of lyrics, as :meth:`TimestampedLyrics.lines` gives them (immutable).
+
+    Lines made only of section markers such as ``[Chorus]`` are not given, nor empty ones.
+
+    Attributes:
+        text: the line's words joined by single spaces.
+        start_s: when the line starts, in seconds from the start of the audio; never before
+            the previous line's start.
+        end_s: when it ends, in seconds; never before ``start_s``, never after the next
+            line's start.
+        words: each word of the line as a ``(word, start_s, end_s)`` tuple, in order and
+            within the line's span; a word the service could not align gets times taken
+            from its neighbours (or spread over the line).
+    """
 
     text: str
     start_s: float
     end_s: float
     words: tuple[tuple[str, float, float], ...]
+
+
+Line = LyricLine  # the former name, still used by tests
 
 
 @attrs.define
@@ -63,18 +79,18 @@ class _Piece:
     timed: bool = False
 
 
-def lines(words: Sequence[WordLike]) -> list[Line]:
+def lines(words: Sequence[WordLike]) -> list[LyricLine]:
     """Group aligned words into timed lines; section markers and empty lines are dropped.
 
     Line times never decrease, never overlap, and are not taken from unaligned words.
     """
     groups = [g for g in _split_lines(words) if not _is_marker_line(g)]
     spans = _line_spans(groups)
-    result: list[Line] = []
+    result: list[LyricLine] = []
     for pieces, (start, end) in zip(groups, spans, strict=True):
         _place_pieces(pieces, start, end)
         result.append(
-            Line(
+            LyricLine(
                 text=" ".join(p.text for p in pieces),
                 start_s=start,
                 end_s=end,

@@ -7,7 +7,7 @@ async with AnyIntMusic() as client:
 
 from __future__ import annotations
 
-from ._arguments import ExtendOptions, GenerateOptions
+from ._asgi import CallbackASGIApp
 from ._client import AnyIntMusic
 from ._models import (
     AlignedWord,
@@ -27,6 +27,7 @@ from ._models import (
     VocalGender,
 )
 from ._retry import RetryPolicy
+from ._subtitles import LyricLine
 from ._tasks import Task
 from ._version import __version__
 from .errors import (
@@ -60,16 +61,16 @@ __all__ = [
     "AnyIntMusic",
     "AuthenticationError",
     "BadRequestError",
+    "CallbackASGIApp",
     "ClientClosedError",
     "ClientStateError",
     "ClientStats",
     "ConfigurationError",
     "CoverResult",
     "DownloadError",
-    "ExtendOptions",
-    "GenerateOptions",
     "InsufficientCreditsError",
     "InvalidRequestError",
+    "LyricLine",
     "LyricVariant",
     "LyricsResult",
     "MalformedResponseError",

@@ -1,68 +1,180 @@
-"""The keyword arguments of the song routes, declared once for a waiting method and its submit_*.
+"""The arguments of every route, declared once: one function per route.
 
-``generate`` and ``submit_generate`` both take ``**options: Unpack[GenerateOptions]``, so type
-checkers and editors check and complete every keyword, and ``help()`` lists them (see
-``_routes.shows``). The annotations are evaluated (no ``from __future__ import annotations``):
-``Required`` must be visible to ``TypedDict`` at run time.
+Each function's signature and docstring are those of the client's waiting method (and, with
+``timeout`` as the task's default wait, of its ``submit_*`` form: see ``_routes.waiting`` and
+``_routes.submitting``); type checkers read the signature through a ``ParamSpec``, ``help()``
+shows it. Its body checks the arguments against the documented rules (``_validate``) and
+returns the request's fields, before anything is sent.
 """
 
-from collections.abc import Mapping
-from typing import Required, TypedDict
+from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+from . import _validate as check
 from ._models import Model, PersonaModel, VocalGender
 
-
-class _SongOptions(TypedDict, total=False):
-    # The fields generate and extend share (PROTOCOL.md §1.1, §2.1).
-    model: Required[Model | str]
-    style: str | None
-    title: str | None
-    persona_id: str | None
-    persona_model: PersonaModel | str | None
-    negative_tags: str | None
-    vocal_gender: VocalGender | str | None
-    style_weight: float | None
-    weirdness_constraint: float | None
-    audio_weight: float | None
+Fields = Mapping[str, Any]
 
 
-class GenerateOptions(_SongOptions, total=False):
-    """The keyword arguments of :meth:`AnyIntMusic.generate` and ``submit_generate``.
+def generate(
+    prompt: str | None = None,
+    *,
+    model: Model | str,
+    instrumental: bool = False,
+    custom_mode: bool = False,
+    style: str | None = None,
+    title: str | None = None,
+    persona_id: str | None = None,
+    persona_model: PersonaModel | str | None = None,
+    negative_tags: str | None = None,
+    vocal_gender: VocalGender | str | None = None,
+    style_weight: float | None = None,
+    weirdness_constraint: float | None = None,
+    audio_weight: float | None = None,
+    timeout: float | None = None,
+) -> Fields:
+    """Make a song (two tracks) and wait until both are finished.
 
-    ``model`` is required; the others are optional. Use it to type a function that passes
-    them on: ``async def make(prompt: str, **options: Unpack[GenerateOptions])``.
+    Simple mode (default): ``prompt`` describes the song (at most 500 characters) and the
+    service writes the lyrics. Custom mode (``custom_mode=True``): ``style`` and ``title``
+    are required and ``prompt`` is sung verbatim as the lyrics (not needed when
+    ``instrumental=True``); limits per model: prompt 3000 (V4) / 5000, style 200 (V4) /
+    1000, title 80 (V4, V4_5ALL) / 100.
+
+    Args:
+        prompt: the description (simple mode) or the lyrics (custom mode).
+        model: a :class:`Model` or its name, e.g. ``Model.V5`` or ``"V5"``.
+        instrumental: no vocals.
+        custom_mode: use ``style``, ``title`` and ``prompt`` as given.
+        style: style tags (custom mode).
+        title: song title (custom mode).
+        persona_id: a saved voice identity (custom mode).
+        persona_model: which kind ``persona_id`` is.
+        negative_tags: styles to avoid.
+        vocal_gender: ``"m"`` or ``"f"``.
+        style_weight: 0..1.
+        weirdness_constraint: 0..1.
+        audio_weight: 0..1.
+        timeout: seconds to wait; default the client's.
+
+    Returns:
+        The finished :class:`MusicResult`.
+
+    Raises:
+        InvalidRequestError: an argument breaks a documented rule (nothing was sent).
+        APIError: the gateway refused the request (a subclass says why).
+        TaskFailedError: the service reported that generation failed.
+        TaskTimeoutError: no result within ``timeout``.
     """
-
-    instrumental: bool
-    custom_mode: bool
+    return check.generate(locals())
 
 
-class ExtendOptions(_SongOptions, total=False):
-    """The keyword arguments of :meth:`AnyIntMusic.extend` and ``submit_extend``.
+def extend(
+    audio_id: str,
+    *,
+    model: Model | str,
+    default_param_flag: bool = False,
+    continue_at: float | None = None,
+    prompt: str | None = None,
+    style: str | None = None,
+    title: str | None = None,
+    persona_id: str | None = None,
+    persona_model: PersonaModel | str | None = None,
+    negative_tags: str | None = None,
+    vocal_gender: VocalGender | str | None = None,
+    style_weight: float | None = None,
+    weirdness_constraint: float | None = None,
+    audio_weight: float | None = None,
+    timeout: float | None = None,
+) -> Fields:
+    """Continue a track and wait for the extended song.
 
-    ``model`` is required; the others are optional.
+    With ``default_param_flag=False`` (default) everything is inherited from the source
+    track. With ``True``, ``prompt`` (lyrics), ``style``, ``title`` and ``continue_at`` (the
+    second to continue from, less than the track's duration) are required, with the same
+    per-model limits as :meth:`generate`. ``model`` must match the source track's model.
+
+    Args:
+        audio_id: the track to continue (a ``Track.id``).
+        model: the source track's model.
+        default_param_flag: use ``prompt``, ``style``, ``title`` and ``continue_at``.
+        continue_at: the second of the source track to continue from.
+        prompt: the lyrics of the continuation.
+        style, title, persona_id, persona_model, negative_tags, vocal_gender, style_weight,
+            weirdness_constraint, audio_weight: as for :meth:`generate`.
+        timeout: seconds to wait; default the client's.
+
+    Returns:
+        The finished :class:`MusicResult`.
+
+    Raises:
+        InvalidRequestError, APIError, TaskFailedError, TaskTimeoutError: as for
+        :meth:`generate`.
     """
-
-    default_param_flag: bool
-    continue_at: float | None
-    prompt: str | None
+    return check.extend(locals())
 
 
-# What each option means, for the methods' help (``_routes.shows`` writes it into their "Args").
-OPTION_DOCS: Mapping[str, str] = {
-    "model": 'a :class:`Model` or its name, e.g. ``Model.V5`` or ``"V5"``.',
-    "instrumental": "no vocals.",
-    "custom_mode": "use ``style``, ``title`` and ``prompt`` as given.",
-    "default_param_flag": "use ``prompt``, ``style``, ``title`` and ``continue_at``.",
-    "continue_at": "the second of the source track to continue from.",
-    "prompt": "the lyrics to sing (with ``default_param_flag=True``).",
-    "style": "style tags (custom parameters only).",
-    "title": "song title (custom parameters only).",
-    "persona_id": "a saved voice identity (custom parameters only).",
-    "persona_model": "which kind ``persona_id`` is.",
-    "negative_tags": "styles to avoid.",
-    "vocal_gender": '``"m"`` or ``"f"``.',
-    "style_weight": "0..1.",
-    "weirdness_constraint": "0..1.",
-    "audio_weight": "0..1.",
-}
+def generate_lyrics(prompt: str, *, timeout: float | None = None) -> Fields:
+    """Write lyrics (several variants) from a description of at most 200 words.
+
+    Returns:
+        The :class:`LyricsResult`; pick a variant and pass its ``text`` as the ``prompt`` of
+        ``generate(custom_mode=True, ...)``.
+
+    Raises:
+        InvalidRequestError, APIError, TaskTimeoutError: as for :meth:`generate`.
+        TaskFailedError: the prompt was rejected, or no variant succeeded.
+    """
+    return {"prompt": check.lyrics_prompt(prompt)}
+
+
+def generate_cover(task_id: str, *, timeout: float | None = None) -> Fields:
+    """Make cover art (usually two images) for a finished music task and wait for it.
+
+    The service makes one cover per music task: asking again gives the existing cover task
+    (watched by polling when this client did not submit it).
+
+    Returns:
+        The finished :class:`CoverResult`.
+
+    Raises:
+        InvalidRequestError, APIError, TaskFailedError, TaskTimeoutError: as for
+        :meth:`generate`.
+    """
+    return {"task_id": check.required_text(task_id, "task_id", "the id of a finished music task")}
+
+
+def timestamped_lyrics(task_id: str, audio_id: str) -> Fields:
+    """Word-level timings of a track's lyrics (empty for instrumentals).
+
+    Args:
+        task_id: the generate or extend task that made the track.
+        audio_id: the track's ``id``.
+
+    Returns:
+        :class:`TimestampedLyrics`; ``to_lrc()``, ``to_srt()`` and ``to_vtt()`` write files.
+
+    Raises:
+        InvalidRequestError: an id is missing.
+        APIError: the gateway refused (e.g. the ids do not belong together).
+    """
+    return {
+        "task_id": check.required_text(task_id, "task_id"),
+        "audio_id": check.required_text(audio_id, "audio_id"),
+    }
+
+
+def style_generate(content: str) -> Fields:
+    """Turn a rough style hint into a richer style description.
+
+    Returns:
+        :class:`StyleResult`; ``.text`` is ready for ``generate(style=...)``.
+
+    Raises:
+        InvalidRequestError: ``content`` is empty.
+        APIError: the gateway refused.
+        TaskFailedError: the service answered that the boost failed.
+    """
+    return {"content": check.required_text(content, "content", "a short style hint")}

@@ -169,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def command(
-        name: str, help_text: str, route: routes.Route[Any] | None = None
+        name: str, help_text: str, route: routes.Route[..., Any] | None = None
     ) -> argparse.ArgumentParser:
         # The route a command calls, from the table the client's methods read too.
         calls = f" (POST {route.path})" if route is not None else ""

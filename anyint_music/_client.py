@@ -8,12 +8,11 @@ import ssl
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, Self, TypeVar, Unpack, overload
+from typing import Any, Literal, Self, TypeVar, overload
 
 from aiohttp import web
 
 from . import _routes as routes
-from ._arguments import ExtendOptions, GenerateOptions
 from ._asgi import CallbackASGIApp
 from ._callbacks import DEFAULT_MAX_BODY
 from ._models import (
@@ -21,10 +20,8 @@ from ._models import (
     CoverResult,
     LyricsResult,
     MusicResult,
-    StyleResult,
     TaskEvent,
     TaskKind,
-    TimestampedLyrics,
     Track,
 )
 from ._parts import Parts
@@ -40,6 +37,8 @@ from .stores import TaskStore
 log = logging.getLogger("anyint_music")
 
 R = TypeVar("R")
+Args = tuple[Any, ...]
+Kwargs = Mapping[str, Any]
 
 
 class AnyIntMusic:
@@ -205,124 +204,46 @@ class AnyIntMusic:
         self._entered = False
         await self.aclose()
 
-    # --- the task-creating routes ---
+    # --- the routes (declared in _routes; their arguments in _arguments) ---
 
-    async def _submit(
-        self, route: Route[R], given: Mapping[str, Any], options: Mapping[str, Any] = {}
-    ) -> Task[R]:
-        fields = route.fields(given, options)  # checked before anything is sent
+    generate = routes.waiting(routes.GENERATE)
+    submit_generate = routes.submitting(routes.GENERATE)
+    extend = routes.waiting(routes.EXTEND)
+    submit_extend = routes.submitting(routes.EXTEND)
+    generate_lyrics = routes.waiting(routes.LYRICS)
+    submit_lyrics = routes.submitting(routes.LYRICS)
+    generate_cover = routes.waiting(routes.COVER)
+    submit_cover = routes.submitting(routes.COVER)
+    timestamped_lyrics = routes.asking(routes.TIMESTAMPED_LYRICS)
+    style_generate = routes.asking(routes.STYLE)
+
+    async def _wait(self, route: Route[..., R], args: Args, kwargs: Kwargs) -> R:
+        return await self._waits.run(
+            lambda: self._create(route, args, kwargs), kwargs.get("timeout")
+        )
+
+    async def _submit(self, route: Route[..., R], args: Args, kwargs: Kwargs) -> Task[R]:
+        timeout = kwargs.get("timeout")
+        return await self._waits.submit(lambda: self._create(route, args, kwargs), timeout)
+
+    async def _create(self, route: Route[..., R], args: Args, kwargs: Kwargs) -> Task[R]:
+        fields = route.fields(args, kwargs)  # checked before anything is sent
         self._parts.ensure_open()
-        return self._waits.handle(await self._parts.submitter.submit(route, fields))
-
-    @routes.shows(routes.GENERATE)
-    async def submit_generate(
-        self, prompt: str | None = None, **options: Unpack[GenerateOptions]
-    ) -> Task[MusicResult]:
-        """Create a song task and return its handle without waiting. See :meth:`generate`.
-
-        Args:
-            prompt: the description (simple mode) or the lyrics (custom mode).
-        """
-        return await self._submit(routes.GENERATE, {"prompt": prompt}, options)
-
-    @routes.shows(routes.GENERATE)
-    async def generate(
-        self,
-        prompt: str | None = None,
-        *,
-        timeout: float | None = None,
-        **options: Unpack[GenerateOptions],
-    ) -> MusicResult:
-        """Make a song (two tracks) and wait until both are finished.
-
-        Simple mode (default): ``prompt`` describes the song (at most 500 characters) and the
-        service writes the lyrics. Custom mode (``custom_mode=True``): ``style`` and ``title``
-        are required and ``prompt`` is sung verbatim as the lyrics (not needed when
-        ``instrumental=True``); limits per model: prompt 3000 (V4) / 5000, style 200 (V4) /
-        1000, title 80 (V4, V4_5ALL) / 100.
-
-        Args:
-            prompt: the description (simple mode) or the lyrics (custom mode).
-            timeout: seconds to wait; default the client's.
-
-        Returns:
-            The finished :class:`MusicResult`.
-
-        Raises:
-            InvalidRequestError: an argument breaks a documented rule (nothing was sent).
-            APIError: the gateway refused the request (a subclass says why).
-            TaskFailedError: the service reported that generation failed.
-            TaskTimeoutError: no result within ``timeout``.
-        """
-        return await self._waits.run(lambda: self.submit_generate(prompt, **options), timeout)
-
-    @routes.shows(routes.EXTEND)
-    async def submit_extend(
-        self, audio_id: str, **options: Unpack[ExtendOptions]
-    ) -> Task[MusicResult]:
-        """Create an extension task and return its handle without waiting. See :meth:`extend`."""
-        return await self._submit(routes.EXTEND, {"audio_id": audio_id}, options)
-
-    @routes.shows(routes.EXTEND)
-    async def extend(
-        self, audio_id: str, *, timeout: float | None = None, **options: Unpack[ExtendOptions]
-    ) -> MusicResult:
-        """Continue a track and wait for the extended song.
-
-        With ``default_param_flag=False`` (default) everything is inherited from the source
-        track. With ``True``, ``prompt`` (lyrics), ``style``, ``title`` and ``continue_at`` (the
-        second to continue from, less than the track's duration) are required, with the same
-        per-model limits as :meth:`generate`. ``model`` must match the source track's model.
-
-        Returns:
-            The finished :class:`MusicResult`.
-
-        Raises:
-            InvalidRequestError, APIError, TaskFailedError, TaskTimeoutError: as for
-            :meth:`generate`.
-        """
-        return await self._waits.run(lambda: self.submit_extend(audio_id, **options), timeout)
-
-    async def submit_lyrics(self, prompt: str) -> Task[LyricsResult]:
-        """Create a lyrics task and return its handle. See :meth:`generate_lyrics`."""
-        return await self._submit(routes.LYRICS, {"prompt": prompt})
-
-    async def generate_lyrics(self, prompt: str, *, timeout: float | None = None) -> LyricsResult:
-        """Write lyrics (several variants) from a description of at most 200 words.
-
-        Returns:
-            The :class:`LyricsResult`; pick a variant and pass its ``text`` as the ``prompt`` of
-            ``generate(custom_mode=True, ...)``.
-
-        Raises:
-            InvalidRequestError, APIError, TaskTimeoutError: as for :meth:`generate`.
-            TaskFailedError: the prompt was rejected, or no variant succeeded.
-        """
-        return await self._waits.run(lambda: self.submit_lyrics(prompt), timeout)
-
-    async def submit_cover(self, task_id: str) -> Task[CoverResult]:
-        """Create a cover-art task for a finished music task. See :meth:`generate_cover`.
-
-        The service makes one cover per music task: asking again returns the handle of the
-        existing cover task (watched by polling when this client did not submit it).
-        """
         try:
-            return await self._submit(routes.COVER, {"task_id": task_id})
+            state = await self._parts.submitter.submit(route, fields)
         except BadRequestError as exc:
-            existing = exc.data.get("taskId") if isinstance(exc.data, Mapping) else None
-            if not isinstance(existing, str) or not existing:
+            existing = route.existing(exc) if route.existing is not None else None
+            if existing is None or route.kind is None:
                 raise
-            log.info("task %s already has cover task %s; attaching to it", task_id, existing)
-            return self.task(existing, kind=TaskKind.COVER)
+            log.info("%s: the task already exists as %s; attaching to it", route.path, existing)
+            return self.task(existing, kind=route.kind)
+        return self._waits.handle(state, kwargs.get("timeout"))
 
-    async def generate_cover(self, task_id: str, *, timeout: float | None = None) -> CoverResult:
-        """Make cover art (usually two images) for a finished music task and wait for it.
-
-        Raises:
-            InvalidRequestError, APIError, TaskFailedError, TaskTimeoutError: as for
-            :meth:`generate`.
-        """
-        return await self._waits.run(lambda: self.submit_cover(task_id), timeout)
+    async def _ask(self, route: Route[..., R], args: Args, kwargs: Kwargs) -> R:
+        fields = route.fields(args, kwargs)
+        self._parts.ensure_open()
+        answer: R = await self._parts.submitter.ask(route, fields)
+        return answer
 
     async def recover(
         self, error: SubmitUncertainError, *, timeout: float | None = None
@@ -459,41 +380,3 @@ class AnyIntMusic:
         return await self._parts.downloads.download(
             source, dest, progress=progress, tag=tag, max_bytes=max_bytes
         )
-
-    # --- the routes answered at once ---
-
-    async def _ask(self, route: Route[R], given: Mapping[str, Any]) -> R:
-        self._parts.ensure_open()
-        answer: R = await self._parts.submitter.ask(route, route.fields(given))
-        return answer
-
-    async def timestamped_lyrics(self, task_id: str, audio_id: str) -> TimestampedLyrics:
-        """Word-level timings of a track's lyrics (empty for instrumentals).
-
-        Args:
-            task_id: the generate or extend task that made the track.
-            audio_id: the track's ``id``.
-
-        Returns:
-            :class:`TimestampedLyrics`; ``to_lrc()``, ``to_srt()`` and ``to_vtt()`` write files.
-
-        Raises:
-            InvalidRequestError: an id is missing.
-            APIError: the gateway refused (e.g. the ids do not belong together).
-        """
-        return await self._ask(
-            routes.TIMESTAMPED_LYRICS, {"task_id": task_id, "audio_id": audio_id}
-        )
-
-    async def style_generate(self, content: str) -> StyleResult:
-        """Turn a rough style hint into a richer style description.
-
-        Returns:
-            :class:`StyleResult`; ``.text`` is ready for ``generate(style=...)``.
-
-        Raises:
-            InvalidRequestError: ``content`` is empty.
-            APIError: the gateway refused.
-            TaskFailedError: the service answered that the boost failed.
-        """
-        return await self._ask(routes.STYLE, {"content": content})

@@ -33,6 +33,7 @@ log = logging.getLogger("anyint_music")
 # Events held for one token before its submit answers; four stages make a normal maximum.
 EARLY_MAX = 16
 
+
 class TaskRegistry(RemoteEvents, Housekeeping):
     """Tokens and task ids of this process, and the waiters behind them.
 

@@ -1,23 +1,23 @@
-"""Every route the client calls, declared once: path, request model, task kind, query, result.
+"""Every route the client calls, declared once: path, arguments, request model, task kind, query
+route, result; and the client's methods made from those declarations.
 
-The client's methods are one-line calls that hand a :class:`Route` and the caller's arguments to
-the submitter; the CLI reads the same table. A new route is a declaration here, a request
-model, a result model and a check in ``_validate`` (the simulator keeps its own reading of the
-protocol, on purpose: it is the oracle the SDK is tested against).
+``AnyIntMusic`` declares ``generate = waiting(GENERATE)`` and ``submit_generate =
+submitting(GENERATE)``: both take the arguments of ``_arguments.generate`` (type checkers read
+them through a ``ParamSpec``; ``help()`` shows its signature and docstring), and both run the
+same check before anything is sent. The command line reads the same table. A new route is a
+declaration here, a function of arguments, a request and a result model (the simulator keeps
+its own reading of the protocol, on purpose: it is the oracle the SDK is tested against).
 """
 
 from __future__ import annotations
 
 import inspect
-import re
-import typing
-from collections.abc import Callable, Mapping
-from typing import Any, Generic, TypeVar
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
 
 import attrs
 
-from . import _validate as check
-from ._arguments import OPTION_DOCS, ExtendOptions, GenerateOptions
+from . import _arguments as arguments
 from ._convert import WireFormatError, structure
 from ._models import (
     CoverRequest,
@@ -33,51 +33,52 @@ from ._models import (
     TimestampedLyrics,
     TimestampedLyricsRequest,
 )
-from .errors import MalformedResponseError, TaskFailedError
+from ._tasks import Task
+from .errors import BadRequestError, MalformedResponseError, TaskFailedError
 
+P = ParamSpec("P")
 R = TypeVar("R")
-F = TypeVar("F", bound=Callable[..., Any])
 
-# Where a task of each kind is read back (polling, re-attaching), and what it makes.
+# Where a task of each kind is read back (polling, re-attaching).
 QUERIES: Mapping[TaskKind, str] = {
     TaskKind.MUSIC: "/suno/query/task",
     TaskKind.LYRICS: "/suno/query/lyrics",
     TaskKind.COVER: "/suno/query/cover",
 }
-RESULTS: Mapping[TaskKind, type] = {
-    TaskKind.MUSIC: MusicResult,
-    TaskKind.LYRICS: LyricsResult,
-    TaskKind.COVER: CoverResult,
-}
 
 
 @attrs.frozen
-class Route(Generic[R]):
+class Route(Generic[P, R]):
     """One route of the gateway, as the client calls it.
 
     Attributes:
-        method: the client's waiting method (messages name it).
+        arguments: the function whose signature and docstring are the client method's, and
+            whose body checks the arguments and returns the request's fields.
         path: the route.
         request: the attrs model of the request body.
         result: what the caller gets back.
-        check: the caller's arguments (defaults filled in) -> the request's fields, or
-            ``InvalidRequestError``; runs before anything is sent.
         kind: what a task of this route makes; ``None`` for a route answered at once.
-        options: the ``TypedDict`` of the method's keyword options, if it has them.
-        defaults: those options' defaults other than ``None``.
+        submit_name: the name of the ``submit_*`` method, when it is not ``submit_`` and the
+            waiting method's name.
         refusal: for a route answered at once, what its answer says when it is a refusal in
             a success envelope (raised), else ``None``.
+        existing: for a route whose refusal may name the task that already exists for the
+            request, that task's id (the client attaches to it), else ``None``.
     """
 
-    method: str
+    arguments: Callable[P, Mapping[str, Any]]
     path: str
     request: type[Any]
     result: type[R]
-    check: Callable[[Mapping[str, Any]], Mapping[str, Any]]
     kind: TaskKind | None = None
-    options: Any = None
-    defaults: Mapping[str, Any] = attrs.field(factory=dict)
+    submit_name: str | None = None
     refusal: Callable[[Any], Exception | None] | None = None
+    existing: Callable[[BadRequestError], str | None] | None = None
+
+    @property
+    def method(self) -> str:
+        """The client's waiting method (or only method, for a route answered at once)."""
+        return self.arguments.__name__
 
     @property
     def query(self) -> str:
@@ -85,23 +86,10 @@ class Route(Generic[R]):
         assert self.kind is not None, f"{self.path} creates no task"
         return QUERIES[self.kind]
 
-    def fields(self, given: Mapping[str, Any], options: Mapping[str, Any] = {}) -> Any:
-        """The checked request fields of a call with positional ``given`` and ``options``."""
-        if self.options is not None:
-            allowed: Mapping[str, Any] = self.options.__annotations__
-            unknown = options.keys() - allowed.keys()
-            if unknown:
-                # The keywords are typed, but an untyped caller still gets Python's own answer.
-                raise TypeError(
-                    f"{self.method}() got an unexpected keyword argument {min(unknown)!r}"
-                )
-            missing = self.options.__required_keys__ - options.keys()
-            if missing:
-                raise TypeError(
-                    f"{self.method}() missing required keyword-only argument: {min(missing)!r}"
-                )
-            given = {**dict.fromkeys(allowed), **self.defaults, **options, **given}
-        return self.check(given)
+    def fields(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The checked request fields of a call (Python's own ``TypeError`` for a mistyped or
+        missing argument; ``InvalidRequestError`` for a broken rule)."""
+        return self.arguments(*args, **kwargs)
 
     def body(self, fields: Mapping[str, Any], **more: Any) -> Any:
         """The request model of these fields (and ``call_back_url`` for a task)."""
@@ -120,77 +108,56 @@ class Route(Generic[R]):
             ) from exc
 
 
-_MODULES = re.compile(r"\b[a-z_][\w]*\.(?=[\w.]*\b)")
-
-
-def shows(route: Route[Any]) -> Callable[[F], F]:
-    """Make ``help()`` and ``inspect.signature`` list each of ``route``'s keyword options in
-    place of the method's ``**options`` (type checkers read the ``Unpack`` annotation)."""
-
-    def decorate(method: F) -> F:
-        own = inspect.signature(method)
-        kept = [p for p in own.parameters.values() if p.kind is not p.VAR_KEYWORD]
-        hints = typing.get_type_hints(route.options)
-        required = route.options.__required_keys__
-        spelled = [
-            inspect.Parameter(
-                name,
-                inspect.Parameter.KEYWORD_ONLY,
-                default=inspect.Parameter.empty if name in required else route.defaults.get(name),
-                annotation=_MODULES.sub("", inspect.formatannotation(hints[name])),
-            )
-            for name in sorted(hints, key=list(OPTION_DOCS).index)  # in the docs' order
-        ]
-        timeout = [p for p in kept if p.kind is p.KEYWORD_ONLY]
-        positional = [p for p in kept if p.kind is not p.KEYWORD_ONLY]
-        method.__signature__ = own.replace(  # type: ignore[attr-defined]
-            parameters=[*positional, *spelled, *timeout]
-        )
-        method.__doc__ = _with_options(method.__doc__ or "", [p.name for p in spelled])
-        return method
-
-    return decorate
-
-
-def _with_options(doc: str, names: list[str]) -> str:
-    """``doc`` with a line per option in its "Args:" section (made if missing), before
-    ``timeout``."""
-    lines = doc.splitlines()
-    indent = "        "
-    entries = [f"{indent}    {name}: {OPTION_DOCS[name]}" for name in names]
-    if f"{indent}Args:" not in lines:
-        ends = [i for i, line in enumerate(lines) if line.strip() in ("Returns:", "Raises:")]
-        at = ends[0] if ends else len(lines)
-        return "\n".join([*lines[:at], f"{indent}Args:", *entries, "", *lines[at:]])
-    start = lines.index(f"{indent}Args:") + 1
-    end = start
-    while end < len(lines) and lines[end].strip():
-        end += 1
-    section = lines[start:end]
-    at = next(
-        (i for i, line in enumerate(section) if line.strip().startswith("timeout:")), len(section)
+def _present(method: Any, route: Route[Any, Any], name: str, returns: str, doc: str) -> None:
+    # What help() and inspect show: the arguments' own signature and docs, as a method.
+    own = inspect.signature(route.arguments)
+    this = inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY)
+    method.__name__ = name
+    method.__qualname__ = f"AnyIntMusic.{name}"
+    method.__module__ = "anyint_music._client"
+    method.__doc__ = doc
+    method.__signature__ = own.replace(
+        parameters=[this, *own.parameters.values()], return_annotation=returns
     )
-    return "\n".join([*lines[:start], *section[:at], *entries, *section[at:], *lines[end:]])
 
 
-def _lyrics(given: Mapping[str, Any]) -> Mapping[str, Any]:
-    return {"prompt": check.lyrics_prompt(given["prompt"])}
+def waiting(route: Route[P, R]) -> Callable[Concatenate[Any, P], Awaitable[R]]:
+    """The client method that submits ``route``'s task and waits for its result."""
+
+    async def method(self: Any, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        result: R = await self._wait(route, args, kwargs)
+        return result
+
+    _present(method, route, route.method, route.result.__name__, route.arguments.__doc__ or "")
+    return method
 
 
-def _cover(given: Mapping[str, Any]) -> Mapping[str, Any]:
-    task_id = check.required_text(given["task_id"], "task_id", "the id of a finished music task")
-    return {"task_id": task_id}
+def submitting(route: Route[P, R]) -> Callable[Concatenate[Any, P], Awaitable[Task[R]]]:
+    """The client method that submits ``route``'s task and returns its :class:`Task`."""
+
+    async def method(self: Any, /, *args: P.args, **kwargs: P.kwargs) -> Task[R]:
+        task: Task[R] = await self._submit(route, args, kwargs)
+        return task
+
+    name = route.submit_name or f"submit_{route.method}"
+    doc = (
+        f"Submit the task of :meth:`{route.method}` and return its :class:`Task` at once.\n\n"
+        f"    ``timeout`` bounds the submit and is the task's default wait. As for "
+        f":meth:`{route.method}`:\n\n    {route.arguments.__doc__ or ''}"
+    )
+    _present(method, route, name, f"Task[{route.result.__name__}]", doc)
+    return method
 
 
-def _timestamps(given: Mapping[str, Any]) -> Mapping[str, Any]:
-    return {
-        "task_id": check.required_text(given["task_id"], "task_id"),
-        "audio_id": check.required_text(given["audio_id"], "audio_id"),
-    }
+def asking(route: Route[P, R]) -> Callable[Concatenate[Any, P], Awaitable[R]]:
+    """The client method of a route answered at once."""
 
+    async def method(self: Any, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        result: R = await self._ask(route, args, kwargs)
+        return result
 
-def _style(given: Mapping[str, Any]) -> Mapping[str, Any]:
-    return {"content": check.required_text(given["content"], "content", "a short style hint")}
+    _present(method, route, route.method, route.result.__name__, route.arguments.__doc__ or "")
+    return method
 
 
 def _failed_boost(data: Any) -> Exception | None:
@@ -206,54 +173,46 @@ def _failed_boost(data: Any) -> Exception | None:
     )
 
 
-GENERATE = Route(
-    "generate",
-    "/suno/generate",
-    GenerateRequest,
-    MusicResult,
-    check.generate,
-    TaskKind.MUSIC,
-    GenerateOptions,
-    {"instrumental": False, "custom_mode": False},
-)
-EXTEND = Route(
-    "extend",
-    "/suno/extend",
-    ExtendRequest,
-    MusicResult,
-    check.extend,
-    TaskKind.MUSIC,
-    ExtendOptions,
-    {"default_param_flag": False},
-)
+def _existing_cover(refusal: BadRequestError) -> str | None:
+    # One cover per music task: asking again is refused with the existing cover task's id.
+    existing = refusal.data.get("taskId") if isinstance(refusal.data, Mapping) else None
+    return existing if isinstance(existing, str) and existing else None
+
+
+GENERATE = Route(arguments.generate, "/suno/generate", GenerateRequest, MusicResult, TaskKind.MUSIC)
+EXTEND = Route(arguments.extend, "/suno/extend", ExtendRequest, MusicResult, TaskKind.MUSIC)
 LYRICS = Route(
-    "generate_lyrics",
+    arguments.generate_lyrics,
     "/suno/generate-lyrics",
     LyricsRequest,
     LyricsResult,
-    _lyrics,
     TaskKind.LYRICS,
+    submit_name="submit_lyrics",
 )
 COVER = Route(
-    "generate_cover", "/suno/generate-cover", CoverRequest, CoverResult, _cover, TaskKind.COVER
+    arguments.generate_cover,
+    "/suno/generate-cover",
+    CoverRequest,
+    CoverResult,
+    TaskKind.COVER,
+    submit_name="submit_cover",
+    existing=_existing_cover,
 )
 TIMESTAMPED_LYRICS = Route(
-    "timestamped_lyrics",
+    arguments.timestamped_lyrics,
     "/suno/timestamped-lyrics",
     TimestampedLyricsRequest,
     TimestampedLyrics,
-    _timestamps,
 )
 STYLE = Route(
-    "style_generate",
+    arguments.style_generate,
     "/suno/style-generate",
     StyleRequest,
     StyleResult,
-    _style,
     refusal=_failed_boost,
 )
 
 # Every route, by the client method that calls it.
-ROUTES: Mapping[str, Route[Any]] = {
+ROUTES: Mapping[str, Route[..., Any]] = {
     route.method: route for route in (GENERATE, EXTEND, LYRICS, COVER, TIMESTAMPED_LYRICS, STYLE)
 }

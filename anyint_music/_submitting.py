@@ -68,14 +68,14 @@ class Submitter:
         self._is_open = is_open
         self.public_url = ""
 
-    async def ask(self, route: Route[Any], fields: Mapping[str, Any]) -> Any:
+    async def ask(self, route: Route[..., Any], fields: Mapping[str, Any]) -> Any:
         """POST a route answered at once; its result."""
         data = await self._transport.request(
             "POST", route.path, json_body=to_wire(route.body(fields))
         )
         return route.answer(data)
 
-    async def submit(self, route: Route[Any], fields: Mapping[str, Any]) -> TaskState:
+    async def submit(self, route: Route[..., Any], fields: Mapping[str, Any]) -> TaskState:
         """POST ``route``'s request of these checked ``fields``; the bound task's state."""
         assert route.kind is not None
         kind, path = route.kind, route.path

@@ -28,8 +28,19 @@ class Waits:
     def _limit(self, timeout: float | None) -> float:
         return self._timeout if timeout is None else check.timeout(timeout)
 
-    def handle(self, state: TaskState) -> Task[Any]:
-        return Task(state, timeout=self._timeout, deadlines=self._deadlines)
+    def handle(self, state: TaskState, timeout: float | None = None) -> Task[Any]:
+        """The handle of ``state``; ``timeout`` is its default wait (else the client's)."""
+        limit = self._timeout if timeout is None else timeout
+        return Task(state, timeout=limit, deadlines=self._deadlines)
+
+    async def submit(
+        self, submit: Callable[[], Awaitable[Task[R]]], timeout: float | None
+    ) -> Task[R]:
+        """A ``submit_*`` call: within ``timeout`` when one is given (see ``_submitting``)."""
+        if timeout is None:
+            return await submit()
+        with submitting.deadline(check.timeout(timeout)):
+            return await submit()
 
     async def run(self, submit: Callable[[], Awaitable[Task[R]]], timeout: float | None) -> R:
         """Submit, then wait, within one deadline (the client's ``timeout`` by default).

@@ -65,41 +65,34 @@ def _extra() -> Any:
 # --- requests: what the client sends (None fields are left out on the wire) ---
 
 
-@attrs.frozen
-class GenerateRequest:
+@attrs.frozen(kw_only=True)
+class _SongRequest:
+    # The fields the song routes share (PROTOCOL.md §1.1, §2.1).
+    model: Model
+    call_back_url: str
+    prompt: str | None = None
+    style: str | None = None
+    title: str | None = None
+    persona_id: str | None = None
+    persona_model: PersonaModel | None = None
+    negative_tags: str | None = None
+    vocal_gender: VocalGender | None = None
+    style_weight: float | None = None
+    weirdness_constraint: float | None = None
+    audio_weight: float | None = None
+
+
+@attrs.frozen(kw_only=True)
+class GenerateRequest(_SongRequest):
     custom_mode: bool
     instrumental: bool
-    model: Model
-    call_back_url: str
-    prompt: str | None = None
-    style: str | None = None
-    title: str | None = None
-    persona_id: str | None = None
-    persona_model: PersonaModel | None = None
-    negative_tags: str | None = None
-    vocal_gender: VocalGender | None = None
-    style_weight: float | None = None
-    weirdness_constraint: float | None = None
-    audio_weight: float | None = None
 
 
-@attrs.frozen
-class ExtendRequest:
+@attrs.frozen(kw_only=True)
+class ExtendRequest(_SongRequest):
     audio_id: str
     default_param_flag: bool
-    model: Model
-    call_back_url: str
-    prompt: str | None = None
-    style: str | None = None
-    title: str | None = None
     continue_at: float | None = None
-    persona_id: str | None = None
-    persona_model: PersonaModel | None = None
-    negative_tags: str | None = None
-    vocal_gender: VocalGender | None = None
-    style_weight: float | None = None
-    weirdness_constraint: float | None = None
-    audio_weight: float | None = None
 
 
 @attrs.frozen

@@ -108,56 +108,52 @@ class Route(Generic[P, R]):
             ) from exc
 
 
-def _present(method: Any, route: Route[Any, Any], name: str, returns: str, doc: str) -> None:
-    # What help() and inspect show: the arguments' own signature and docs, as a method.
+def _method(route: Route[Any, Any], via: str, name: str, returns: str, doc: str) -> Any:
+    """A client method that hands ``route`` and its arguments to the client's ``via``;
+    ``help()`` and ``inspect`` show the route's own signature and docs."""
+
+    async def method(self: Any, /, *args: Any, **kwargs: Any) -> Any:
+        return await getattr(self, via)(route, args, kwargs)
+
     own = inspect.signature(route.arguments)
     this = inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY)
     method.__name__ = name
     method.__qualname__ = f"AnyIntMusic.{name}"
     method.__module__ = "anyint_music._client"
     method.__doc__ = doc
-    method.__signature__ = own.replace(
+    method.__signature__ = own.replace(  # type: ignore[attr-defined]
         parameters=[this, *own.parameters.values()], return_annotation=returns
     )
+    return method
 
 
 def waiting(route: Route[P, R]) -> Callable[Concatenate[Any, P], Awaitable[R]]:
     """The client method that submits ``route``'s task and waits for its result."""
-
-    async def method(self: Any, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        result: R = await self._wait(route, args, kwargs)
-        return result
-
-    _present(method, route, route.method, route.result.__name__, route.arguments.__doc__ or "")
-    return method
+    doc = route.arguments.__doc__ or ""
+    made: Callable[Concatenate[Any, P], Awaitable[R]]
+    made = _method(route, "_wait", route.method, route.result.__name__, doc)
+    return made
 
 
 def submitting(route: Route[P, R]) -> Callable[Concatenate[Any, P], Awaitable[Task[R]]]:
     """The client method that submits ``route``'s task and returns its :class:`Task`."""
-
-    async def method(self: Any, /, *args: P.args, **kwargs: P.kwargs) -> Task[R]:
-        task: Task[R] = await self._submit(route, args, kwargs)
-        return task
-
-    name = route.submit_name or f"submit_{route.method}"
     doc = (
         f"Submit the task of :meth:`{route.method}` and return its :class:`Task` at once.\n\n"
         f"    ``timeout`` bounds the submit and is the task's default wait. As for "
         f":meth:`{route.method}`:\n\n    {route.arguments.__doc__ or ''}"
     )
-    _present(method, route, name, f"Task[{route.result.__name__}]", doc)
-    return method
+    name = route.submit_name or f"submit_{route.method}"
+    made: Callable[Concatenate[Any, P], Awaitable[Task[R]]]
+    made = _method(route, "_submit", name, f"Task[{route.result.__name__}]", doc)
+    return made
 
 
 def asking(route: Route[P, R]) -> Callable[Concatenate[Any, P], Awaitable[R]]:
     """The client method of a route answered at once."""
-
-    async def method(self: Any, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        result: R = await self._ask(route, args, kwargs)
-        return result
-
-    _present(method, route, route.method, route.result.__name__, route.arguments.__doc__ or "")
-    return method
+    doc = route.arguments.__doc__ or ""
+    made: Callable[Concatenate[Any, P], Awaitable[R]]
+    made = _method(route, "_ask", route.method, route.result.__name__, doc)
+    return made
 
 
 def _failed_boost(data: Any) -> Exception | None:

@@ -24,7 +24,8 @@ from typing import Any
 import attrs
 from multidict import MultiMapping
 
-from ._convert import WireFormatError, parse_callback
+from ._convert import WireFormatError
+from ._kinds import parse_callback
 from ._models import TaskEvent
 from ._registry import TaskRegistry
 from ._verdicts import Outcome

@@ -20,34 +20,20 @@ from cattrs.gen import make_dict_unstructure_fn, override
 
 from ._models import (
     AlignedWord,
-    CoverRequest,
-    ExtendRequest,
-    GenerateRequest,
-    LyricsRequest,
     LyricVariant,
     Model,
     PersonaModel,
+    Request,
     Stage,
-    StyleRequest,
+    StemType,
     StyleResult,
-    TaskEvent,
     TaskKind,
     TimestampedLyrics,
-    TimestampedLyricsRequest,
     Track,
     VocalGender,
 )
 
 T = TypeVar("T")
-
-_REQUESTS: tuple[type, ...] = (
-    GenerateRequest,
-    ExtendRequest,
-    LyricsRequest,
-    CoverRequest,
-    TimestampedLyricsRequest,
-    StyleRequest,
-)
 
 # Wire names that are not simply the camelCase or snake_case of the field name.
 _RENAMES: dict[type, dict[str, str]] = {
@@ -167,18 +153,25 @@ def configure_converter(conv: cattrs.Converter) -> cattrs.Converter:
     conv.register_structure_hook(str, _structure_str)
     conv.register_structure_hook(bool, _structure_bool)
     # StrEnums are str subclasses: without this the str hook above would claim them.
-    for enum_cls in (Model, PersonaModel, Stage, TaskKind, VocalGender):
+    for enum_cls in (Model, PersonaModel, Stage, StemType, TaskKind, VocalGender):
         conv.register_structure_hook(enum_cls, lambda v, cls: cls(v))
     lenient: tuple[type, ...] = (Track, LyricVariant, AlignedWord, TimestampedLyrics, StyleResult)
     for cls in lenient:
         conv.register_structure_hook(cls, _lenient_hook(conv, cls))
-    for req in _REQUESTS:
-        overrides: dict[str, Any] = {
-            f.name: override(rename=_camel(f.name), omit_if_default=f.default is None)
-            for f in attrs.fields(req)
-        }
-        conv.register_unstructure_hook(req, make_dict_unstructure_fn(req, conv, **overrides))
+    conv.register_unstructure_hook_factory(
+        lambda cls: isinstance(cls, type) and issubclass(cls, Request),
+        lambda cls: _request_hook(conv, cls),
+    )
     return conv
+
+
+def _request_hook(conv: cattrs.Converter, cls: type[Any]) -> Callable[[Any], dict[str, Any]]:
+    # Every request model goes out camelCased, with its unset (None) fields left out.
+    overrides: dict[str, Any] = {
+        f.name: override(rename=_camel(f.name), omit_if_default=f.default is None)
+        for f in attrs.fields(cls)
+    }
+    return make_dict_unstructure_fn(cls, conv, **overrides)
 
 
 _converter = configure_converter(cattrs.Converter())
@@ -226,12 +219,12 @@ def _flatten(
     return [(exc, path)]
 
 
-# --- callbacks ---
+# --- the parts of callbacks and records that every kind shares ---
 
 _TASK_ID_KEYS = ("task_id", "taskId")
 
 
-def _task_id(obj: Mapping[str, Any]) -> str | None:
+def task_id_of(obj: Mapping[str, Any]) -> str | None:
     for key in _TASK_ID_KEYS:
         value = obj.get(key)
         if isinstance(value, str) and value:
@@ -239,7 +232,7 @@ def _task_id(obj: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _code(value: Any, default: int) -> int:
+def code_of(value: Any, default: int) -> int:
     if value is None:
         return default
     if isinstance(value, bool):
@@ -250,7 +243,7 @@ def _code(value: Any, default: int) -> int:
         raise WireFormatError(f"code must be a number, got {value!r:.40}") from None
 
 
-def _split_envelope(body: Any) -> tuple[int, str, Mapping[str, Any]]:
+def split_envelope(body: Any) -> tuple[int, str, Mapping[str, Any]]:
     """(code, msg, inner) of a callback in the wrapped or the unwrapped form."""
     if body.__class__ is not dict and not isinstance(body, Mapping):  # dict: skip the ABC
         raise WireFormatError("a callback body must be a JSON object")
@@ -261,7 +254,7 @@ def _split_envelope(body: Any) -> tuple[int, str, Mapping[str, Any]]:
         if inner.__class__ is not dict and not isinstance(inner, Mapping):
             raise WireFormatError("a callback body needs a task id, at the top or under 'data'")
     msg = body.get("msg", body.get("message", ""))
-    return _code(body.get("code"), 200), msg if isinstance(msg, str) else str(msg), inner
+    return code_of(body.get("code"), 200), msg if isinstance(msg, str) else str(msg), inner
 
 
 def _items(inner: Mapping[str, Any], key: str) -> list[Any]:
@@ -273,7 +266,7 @@ def _items(inner: Mapping[str, Any], key: str) -> list[Any]:
     return items
 
 
-def _each(inner: Mapping[str, Any], key: str, cls: type[T]) -> tuple[T, ...]:
+def each(inner: Mapping[str, Any], key: str, cls: type[T]) -> tuple[T, ...]:
     """``inner[key]`` (a list or null) structured item by item as ``cls``."""
     # The item hook is called directly: this runs for every callback, and the generic list
     # structuring adds nothing but its own overhead.
@@ -290,80 +283,3 @@ def _each(inner: Mapping[str, Any], key: str, cls: type[T]) -> tuple[T, ...]:
 _item_hooks: dict[type, Callable[[Any, Any], Any]] = {
     cls: _converter.get_structure_hook(cls) for cls in (Track, LyricVariant, str)
 }
-_FAILED_TYPES = frozenset({"error", "failed"})
-_MUSIC_STAGES = {"text": Stage.TEXT, "first": Stage.FIRST, "complete": Stage.COMPLETE}
-
-
-def parse_callback(kind: TaskKind, body: Any) -> TaskEvent:
-    """The event a callback body reports, for a task of ``kind``."""
-    code, msg, inner = _split_envelope(body)
-    task_id = _task_id(inner)
-    if task_id is None:
-        raise WireFormatError("the callback carries no task id ('task_id' or 'taskId')")
-    ctype = inner.get("callbackType")
-    if ctype is not None and not isinstance(ctype, str):
-        raise WireFormatError(f"callbackType must be a string, got {type(ctype).__name__}")
-    failed = code != 200 or ctype in _FAILED_TYPES
-    if kind is TaskKind.COVER:
-        images = _each(inner, "images", str)
-        cover_stage = Stage.ERROR if failed else Stage.COMPLETE
-        return TaskEvent(task_id, kind, cover_stage, code, msg, images=images)
-    if failed:
-        return TaskEvent(task_id, kind, Stage.ERROR, code, msg)
-    if kind is TaskKind.LYRICS:
-        if ctype not in (None, "complete"):
-            raise WireFormatError(f"unknown lyrics callbackType {ctype!r}")
-        variants = _each(inner, "data", LyricVariant)
-        return TaskEvent(task_id, kind, Stage.COMPLETE, code, msg, variants=variants)
-    stage = _MUSIC_STAGES.get(ctype) if ctype is not None else None
-    if stage is None:
-        raise WireFormatError(f"unknown callbackType {ctype!r}; expected text, first or complete")
-    tracks = _each(inner, "data", Track)
-    return TaskEvent(task_id, kind, stage, code, msg, tracks=tracks)
-
-
-# --- polling records (GET /suno/query/...) ---
-
-_MUSIC_STATUS = {
-    "TEXT_SUCCESS": Stage.TEXT,
-    "FIRST_SUCCESS": Stage.FIRST,
-    "SUCCESS": Stage.COMPLETE,
-}
-
-
-def parse_record(kind: TaskKind, data: Any) -> TaskEvent | None:
-    """The latest event a query record shows, or ``None`` while the task is still queued."""
-    if not isinstance(data, Mapping):
-        raise WireFormatError("a task record must be a JSON object")
-    task_id = _task_id(data) or ""
-    error_code = data.get("errorCode")
-    error_msg = data.get("errorMessage") or ""
-    if kind is TaskKind.COVER:
-        flag = _code(data.get("successFlag"), 0)
-        if flag == 3:
-            return TaskEvent(task_id, kind, Stage.ERROR, _code(error_code, 500), str(error_msg))
-        if flag != 1:
-            return None
-        response = data.get("response") or {}
-        images = _each(response, "images", str)
-        return TaskEvent(task_id, kind, Stage.COMPLETE, 200, "", images=images)
-    status = str(data.get("status") or "PENDING")
-    if status.endswith(("_FAILED", "_ERROR")):
-        return TaskEvent(
-            task_id, kind, Stage.ERROR, _code(error_code, 500), str(error_msg) or status
-        )
-    response = data.get("response") or {}
-    if not isinstance(response, Mapping):
-        raise WireFormatError("'response' must be an object")
-    # CALLBACK_EXCEPTION: delivering the callback failed, the result itself may be fine.
-    finished = status in ("SUCCESS", "CALLBACK_EXCEPTION")
-    if kind is TaskKind.LYRICS:
-        if not finished:
-            return None
-        variants = _each(response, "data", LyricVariant)
-        return TaskEvent(task_id, kind, Stage.COMPLETE, 200, "", variants=variants)
-    stage: Stage | None = Stage.COMPLETE if finished else _MUSIC_STATUS.get(status)
-    if stage is None:
-        return None
-    tracks = _each(response, "sunoData", Track)
-    return TaskEvent(task_id, kind, stage, 200, "", tracks=tracks)

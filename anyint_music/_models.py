@@ -40,11 +40,27 @@ class PersonaModel(enum.StrEnum):
 
 
 class TaskKind(enum.StrEnum):
-    """What a task produces; decides its callback shape and its query route."""
+    """What a task produces; decides its callback shape and its query route.
+
+    ``music`` covers every route that makes tracks (generate, extend, the upload, add and
+    replace routes); ``stems`` vocal removal and stem splitting; ``persona`` only a persona
+    the service makes as a task instead of answering at once.
+    """
 
     MUSIC = "music"
     LYRICS = "lyrics"
     COVER = "cover"
+    STEMS = "stems"
+    WAV = "wav"
+    VIDEO = "video"
+    PERSONA = "persona"
+
+
+class StemType(enum.StrEnum):
+    """What ``vocal_removal`` makes: vocals and accompaniment, or every stem (up to 12)."""
+
+    SEPARATE_VOCAL = "separate_vocal"
+    SPLIT_STEM = "split_stem"
 
 
 class Stage(enum.StrEnum):
@@ -65,8 +81,12 @@ def _extra() -> Any:
 # --- requests: what the client sends (None fields are left out on the wire) ---
 
 
+class Request:
+    """A request body: its fields go out camelCased, the unset (None) ones left out."""
+
+
 @attrs.frozen(kw_only=True)
-class _SongRequest:
+class _SongRequest(Request):
     # The fields the song routes share (PROTOCOL.md §1.1, §2.1).
     model: Model
     call_back_url: str
@@ -96,25 +116,25 @@ class ExtendRequest(_SongRequest):
 
 
 @attrs.frozen
-class LyricsRequest:
+class LyricsRequest(Request):
     prompt: str
     call_back_url: str
 
 
 @attrs.frozen
-class CoverRequest:
+class CoverRequest(Request):
     task_id: str
     call_back_url: str
 
 
 @attrs.frozen
-class TimestampedLyricsRequest:
+class TimestampedLyricsRequest(Request):
     task_id: str
     audio_id: str
 
 
 @attrs.frozen
-class StyleRequest:
+class StyleRequest(Request):
     content: str
 
 
@@ -190,6 +210,50 @@ class CoverResult:
 
     task_id: str
     images: tuple[str, ...]
+
+
+@attrs.frozen
+class StemsResult:
+    """The finished result of ``vocal_removal`` or ``split_stem``: a URL per stem.
+
+    Attributes:
+        task_id: the task.
+        vocal_url: the vocals, when this split made them.
+        instrumental_url: the accompaniment (``separate_vocal`` only).
+        stems: every stem the service named, by name (``vocal``, ``instrumental``,
+            ``backing_vocals``, ``drums``, ``bass``, ``guitar``, ``keyboard``, ...), to its URL.
+    """
+
+    task_id: str
+    vocal_url: str | None
+    instrumental_url: str | None
+    stems: Mapping[str, str] = attrs.field(factory=dict, hash=False)
+
+
+@attrs.frozen
+class WavResult:
+    """The finished result of ``wav_generate``: the track as a WAV file."""
+
+    task_id: str
+    audio_wav_url: str
+
+
+@attrs.frozen
+class VideoResult:
+    """The finished result of ``mp4_generate``: a music video (MP4) of the track."""
+
+    task_id: str
+    video_url: str
+
+
+@attrs.frozen
+class Persona:
+    """A reusable voice identity, from ``generate_persona``: pass ``persona_id`` to
+    ``generate`` (custom mode), ``extend`` or the upload routes."""
+
+    persona_id: str
+    name: str = ""
+    description: str = ""
 
 
 @attrs.frozen
@@ -273,6 +337,9 @@ class TaskEvent:
         tracks: tracks known at this stage (music).
         variants: lyric variants (lyrics, final stage).
         images: image URLs (cover, final stage).
+        outputs: the other named results of the final stage: stem URLs by stem name
+            (stems), ``wav`` (WAV), ``video`` (video), ``persona_id``, ``name`` and
+            ``description`` (persona).
     """
 
     task_id: str
@@ -283,6 +350,7 @@ class TaskEvent:
     tracks: tuple[Track, ...] = ()
     variants: tuple[LyricVariant, ...] = ()
     images: tuple[str, ...] = ()
+    outputs: Mapping[str, str] = attrs.field(factory=dict, hash=False)
 
     @property
     def is_final(self) -> bool:

@@ -16,14 +16,14 @@ import attrs
 
 from ._background import Background
 from ._callbacks import CallbackHandler, networks
-from ._convert import WireFormatError, parse_record
+from ._convert import WireFormatError
 from ._files import Downloads
 from ._http import Transport
+from ._kinds import KINDS, parse_record
 from ._models import ClientStats, TaskEvent, TaskKind
 from ._polling import Poller
 from ._receiver import CallbackReceiver
 from ._registry import TaskRegistry
-from ._routes import QUERIES
 from ._settings import Settings, is_loopback
 from ._submitting import Submitter
 from ._tasks import TaskState
@@ -203,7 +203,9 @@ class Parts:
 
     async def fetch_record(self, kind: TaskKind, task_id: str) -> TaskEvent | None:
         """What a task's record shows now (``None``: nothing new), read through its query."""
-        path = QUERIES[kind]
+        path = KINDS[kind].query
+        if path is None:
+            return None  # a kind no route reads back: only its callback can end it
         data = await self.transport.request("GET", path, params={"taskId": task_id})
         try:
             event = parse_record(kind, data)

@@ -19,6 +19,7 @@ import attrs
 
 from . import _arguments as arguments
 from ._convert import WireFormatError, structure
+from ._kinds import KINDS
 from ._models import (
     CoverRequest,
     CoverResult,
@@ -38,13 +39,6 @@ from .errors import BadRequestError, MalformedResponseError, TaskFailedError
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-# Where a task of each kind is read back (polling, re-attaching).
-QUERIES: Mapping[TaskKind, str] = {
-    TaskKind.MUSIC: "/suno/query/task",
-    TaskKind.LYRICS: "/suno/query/lyrics",
-    TaskKind.COVER: "/suno/query/cover",
-}
 
 
 @attrs.frozen
@@ -84,7 +78,9 @@ class Route(Generic[P, R]):
     def query(self) -> str:
         """The route that reads a task of this route back."""
         assert self.kind is not None, f"{self.path} creates no task"
-        return QUERIES[self.kind]
+        query = KINDS[self.kind].query
+        assert query is not None, f"{self.path}'s tasks cannot be read back"
+        return query
 
     def fields(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Mapping[str, Any]:
         """The checked request fields of a call (Python's own ``TypeError`` for a mistyped or

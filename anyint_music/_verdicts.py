@@ -10,7 +10,8 @@ import enum
 import logging
 from typing import Any
 
-from ._models import CoverResult, LyricsResult, MusicResult, Stage, TaskEvent, TaskKind
+from ._kinds import KINDS
+from ._models import LyricsResult, Stage, TaskEvent, TaskKind
 from ._tasks import TaskState
 from .errors import TaskFailedError
 
@@ -26,16 +27,9 @@ class Outcome(enum.Enum):
     MISMATCH = "task id mismatch"
 
 
-def _result(kind: TaskKind, event: TaskEvent) -> MusicResult | LyricsResult | CoverResult | None:
+def _result(kind: TaskKind, event: TaskEvent) -> Any:
     """The final result an event carries, or ``None`` when it is not usable as one."""
-    if kind is TaskKind.MUSIC:
-        for track in event.tracks:  # a plain loop: this runs for every callback
-            if not track.audio_url:
-                return None
-        return MusicResult(event.task_id, event.tracks) if event.tracks else None
-    if kind is TaskKind.LYRICS:
-        return LyricsResult(event.task_id, event.variants) if event.variants else None
-    return CoverResult(event.task_id, event.images) if event.images else None
+    return KINDS[kind].result(event)
 
 
 def usable(kind: TaskKind, event: TaskEvent) -> bool:

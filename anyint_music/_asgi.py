@@ -10,6 +10,7 @@ from typing import Any
 from multidict import CIMultiDict
 
 from ._callbacks import CallbackHandler, encode_answer, read_capped
+from ._uploads import Uploads
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -19,6 +20,8 @@ Send = Callable[[Message], Awaitable[None]]
 # Mounted at "/" the path is /anyint/callbacks/{token}; mounted at "/anyint/callbacks" it is
 # /{token}.
 _PATH = re.compile(r"(?:/anyint/callbacks)?/([A-Za-z0-9_-]+)")
+# The local files shared as upload_url (see _uploads), under the same prefix.
+_FILE = re.compile(r"(?:/anyint/callbacks)?/files/([A-Za-z0-9_-]+)/([^/]+)")
 
 
 class CallbackASGIApp:
@@ -41,8 +44,9 @@ class CallbackASGIApp:
     connections are left to your server.
     """
 
-    def __init__(self, handler: CallbackHandler) -> None:
+    def __init__(self, handler: CallbackHandler, uploads: Uploads | None = None) -> None:
         self._handler = handler
+        self._uploads = uploads if uploads is not None else Uploads()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -54,6 +58,10 @@ class CallbackASGIApp:
         root: str = scope.get("root_path", "")
         if root and path.startswith(root):
             path = path[len(root) :]
+        shared = _FILE.fullmatch(path)
+        if shared is not None:
+            await self._file(scope, send, shared.group(1), shared.group(2))
+            return
         match = _PATH.fullmatch(path)
         if match is None:
             await _respond(send, 404, encode_answer("not found"))
@@ -73,6 +81,34 @@ class CallbackASGIApp:
                 raw = await read_capped(chunks, handler.max_body)
         status, answer = await handler.handle(match.group(1), raw, headers, address)
         await _respond(send, status, answer)
+
+    async def _file(self, scope: Scope, send: Send, secret: str, name: str) -> None:
+        method = scope.get("method")
+        if method not in ("GET", "HEAD"):
+            await _respond(send, 405, encode_answer("method not allowed"), [(b"allow", b"GET")])
+            return
+        headers = CIMultiDict(
+            (k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", ())
+        )
+        client = scope.get("client")
+        if not self._handler.admits(
+            self._handler.client_address(client[0] if client else None, headers)
+        ):
+            await _respond(send, 403, encode_answer("forbidden"))
+            return
+        answer = self._uploads.answer(secret, name, headers.get("Range"))
+        if answer is None:
+            await _respond(send, 404, encode_answer("not found"))
+            return
+        try:
+            start = [(k.lower().encode(), v.encode()) for k, v in answer.headers.items()]
+            await send({"type": "http.response.start", "status": answer.status, "headers": start})
+            if method == "GET":
+                async for chunk in answer.chunks():
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
+        finally:
+            answer.close()
 
 
 async def _body(receive: Receive) -> AsyncGenerator[bytes, None]:

@@ -20,9 +20,12 @@ from ._models import (
     CoverResult,
     LyricsResult,
     MusicResult,
+    StemsResult,
     TaskEvent,
     TaskKind,
     Track,
+    VideoResult,
+    WavResult,
 )
 from ._parts import Parts
 from ._polling import DEFAULT_CONCURRENCY
@@ -216,6 +219,25 @@ class AnyIntMusic:
     submit_cover = routes.submitting(routes.COVER)
     timestamped_lyrics = routes.asking(routes.TIMESTAMPED_LYRICS)
     style_generate = routes.asking(routes.STYLE)
+    upload_cover = routes.waiting(routes.UPLOAD_COVER)
+    submit_upload_cover = routes.submitting(routes.UPLOAD_COVER)
+    upload_extend = routes.waiting(routes.UPLOAD_EXTEND)
+    submit_upload_extend = routes.submitting(routes.UPLOAD_EXTEND)
+    add_vocals = routes.waiting(routes.ADD_VOCALS)
+    submit_add_vocals = routes.submitting(routes.ADD_VOCALS)
+    add_instrumental = routes.waiting(routes.ADD_INSTRUMENTAL)
+    submit_add_instrumental = routes.submitting(routes.ADD_INSTRUMENTAL)
+    replace_section = routes.waiting(routes.REPLACE_SECTION)
+    submit_replace_section = routes.submitting(routes.REPLACE_SECTION)
+    vocal_removal = routes.waiting(routes.VOCAL_REMOVAL)
+    submit_vocal_removal = routes.submitting(routes.VOCAL_REMOVAL)
+    split_stem = routes.waiting(routes.SPLIT_STEM)
+    submit_split_stem = routes.submitting(routes.SPLIT_STEM)
+    wav_generate = routes.waiting(routes.WAV)
+    submit_wav_generate = routes.submitting(routes.WAV)
+    mp4_generate = routes.waiting(routes.VIDEO)
+    submit_mp4_generate = routes.submitting(routes.VIDEO)
+    generate_persona = routes.waiting(routes.PERSONA)
 
     async def _wait(self, route: Route[..., R], args: Args, kwargs: Kwargs) -> R:
         return await self._waits.run(
@@ -289,6 +311,19 @@ class AnyIntMusic:
     ) -> Task[CoverResult]: ...
 
     @overload
+    def task(
+        self, task_id: str, *, kind: Literal[TaskKind.STEMS, "stems"]
+    ) -> Task[StemsResult]: ...
+
+    @overload
+    def task(self, task_id: str, *, kind: Literal[TaskKind.WAV, "wav"]) -> Task[WavResult]: ...
+
+    @overload
+    def task(
+        self, task_id: str, *, kind: Literal[TaskKind.VIDEO, "video"]
+    ) -> Task[VideoResult]: ...
+
+    @overload
     def task(self, task_id: str, *, kind: TaskKind | str) -> Task[Any]: ...
 
     def task(self, task_id: str, *, kind: TaskKind | str = TaskKind.MUSIC) -> Task[Any]:
@@ -300,7 +335,9 @@ class AnyIntMusic:
 
         Args:
             task_id: the service's task id.
-            kind: what the task makes (music, lyrics or cover), which decides the query route.
+            kind: what the task makes, which decides the route that reads it: ``music``
+                (every route that makes tracks), ``lyrics``, ``cover``, ``stems``
+                (``vocal_removal``, ``split_stem``), ``wav`` or ``video``.
         """
         self._parts.ensure_open()
         return self._waits.task(task_id, kind)
@@ -324,7 +361,7 @@ class AnyIntMusic:
         ``fastapi_app.mount("/anyint/callbacks", client.asgi_app())``; use it with
         ``AnyIntMusic(receiver=False, public_url=<your app's public base>)``.
         """
-        return CallbackASGIApp(self._callbacks)
+        return CallbackASGIApp(self._callbacks, self._parts.uploads)
 
     def stats(self) -> ClientStats:
         """Counts of what this client has done since it opened, for metrics and health checks."""

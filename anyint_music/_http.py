@@ -30,7 +30,7 @@ _BODY_CODE_ERRORS: dict[int, type[errors.APIError]] = {
     403: errors.PermissionDeniedError,
     404: errors.BadRequestError,
     405: errors.RateLimitError,
-    409: errors.BadRequestError,
+    409: errors.ConflictError,
     413: errors.BadRequestError,
     422: errors.BadRequestError,
     429: errors.InsufficientCreditsError,
@@ -47,6 +47,7 @@ _HTTP_STATUS_ERRORS: dict[int, type[errors.APIError]] = {
 
 _HINTS: dict[type[errors.APIError], str] = {
     errors.BadRequestError: "Fix the request as the message says; unchanged it will fail again",
+    errors.ConflictError: "It exists already: use the one made before instead of asking again",
     errors.AuthenticationError: (
         "Check the API key (ANYINT_API_KEY or AnyIntMusic(api_key=...)); AI Music routes use "
         "'Authorization: Bearer <key>'"

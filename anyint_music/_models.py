@@ -115,6 +115,82 @@ class ExtendRequest(_SongRequest):
     continue_at: float | None = None
 
 
+@attrs.frozen(kw_only=True)
+class UploadCoverRequest(GenerateRequest):
+    upload_url: str
+
+
+@attrs.frozen(kw_only=True)
+class UploadExtendRequest(_SongRequest):
+    upload_url: str
+    default_param_flag: bool
+    instrumental: bool
+    continue_at: float | None = None
+
+
+@attrs.frozen(kw_only=True)
+class _AddRequest(Request):
+    upload_url: str
+    title: str
+    negative_tags: str
+    call_back_url: str
+    model: Model | None = None
+    vocal_gender: VocalGender | None = None
+    style_weight: float | None = None
+    weirdness_constraint: float | None = None
+    audio_weight: float | None = None
+
+
+@attrs.frozen(kw_only=True)
+class AddVocalsRequest(_AddRequest):
+    prompt: str
+    style: str
+
+
+@attrs.frozen(kw_only=True)
+class AddInstrumentalRequest(_AddRequest):
+    tags: str
+
+
+@attrs.frozen(kw_only=True)
+class TrackRequest(Request):
+    # A finished track, for the routes that export or split it.
+    task_id: str
+    audio_id: str
+    call_back_url: str
+
+
+@attrs.frozen(kw_only=True)
+class ReplaceSectionRequest(TrackRequest):
+    prompt: str
+    tags: str
+    title: str
+    infill_start_s: float
+    infill_end_s: float
+    full_lyrics: str | None = None
+    negative_tags: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class VocalRemovalRequest(TrackRequest):
+    type: StemType
+
+
+@attrs.frozen(kw_only=True)
+class VideoRequest(TrackRequest):
+    author: str | None = None
+    domain_name: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class PersonaRequest(TrackRequest):
+    name: str
+    description: str
+    vocal_start: float | None = None
+    vocal_end: float | None = None
+    style: str | None = None
+
+
 @attrs.frozen
 class LyricsRequest(Request):
     prompt: str

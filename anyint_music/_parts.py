@@ -27,6 +27,7 @@ from ._registry import TaskRegistry
 from ._settings import Settings, is_loopback
 from ._submitting import Submitter
 from ._tasks import TaskState
+from ._uploads import Uploads
 from ._waiting import Waits
 from .errors import ClientClosedError, ConfigurationError, MalformedResponseError
 from .stores import MemoryStore, TaskStore
@@ -72,6 +73,7 @@ class Parts:
         )
         self.background = Background()
         self.downloads = Downloads()
+        self.uploads = Uploads()
         # Tasks of other processes can only be polled, so re-attaching polls even when off.
         self.poller = Poller(
             self.registry,
@@ -80,9 +82,7 @@ class Parts:
             concurrency=s.poll_concurrency,
         )
         self.registry.unwatch = self.poller.unschedule
-        self.registry.watch = (
-            self.poller.schedule if s.poll_interval is not None else self._watch_attached_only
-        )
+        self.registry.watch = self._watch
         self.callbacks = CallbackHandler(
             self.registry,
             max_body=s.max_callback_bytes,
@@ -99,10 +99,15 @@ class Parts:
             unix_socket=s.callback_socket,
             max_connections=s.callback_max_connections,
             read_timeout=s.callback_read_timeout,
+            uploads=self.uploads,
         )
         self.waits = Waits(self.registry, timeout=s.timeout)
         self.submitter = Submitter(
-            self.registry, self.transport, is_open=lambda: self.state is State.OPEN
+            self.registry,
+            self.transport,
+            self.uploads,
+            is_open=lambda: self.state is State.OPEN,
+            share_for=s.timeout,
         )
         self.public_url: str | None = None
 
@@ -140,8 +145,12 @@ class Parts:
         if was_open:
             await self._stop()
 
-    def _watch_attached_only(self, state: TaskState, delay: float | None) -> None:
-        if delay is not None:
+    def _watch(self, state: TaskState, delay: float | None) -> None:
+        # A task of a kind no route reads back ends by its callback only; with polling off,
+        # only re-attached tasks (a delay given) are polled.
+        if KINDS[state.kind].query is None:
+            return
+        if delay is not None or self.settings.poll_interval is not None:
             self.poller.schedule(state, delay)
 
     async def _start(self, undo: contextlib.AsyncExitStack) -> None:
@@ -190,6 +199,7 @@ class Parts:
             await self.registry.background.aclose()
             await self.transport.close()
             await self.downloads.close()
+            self.uploads.close()
             await self.store.close()
 
     async def _housekeeping(self) -> None:

@@ -20,6 +20,7 @@ from aiohttp import web
 from aiohttp.web_protocol import RequestHandler, RequestPayloadError
 
 from ._callbacks import CALLBACK_PREFIX, CallbackHandler, encode_answer, read_capped
+from ._uploads import FILES_PREFIX, Uploads
 from .errors import ConfigurationError
 
 if sys.platform != "win32":
@@ -156,6 +157,7 @@ class CallbackReceiver:
         unix_socket: str | None = None,
         max_connections: int | None = None,
         read_timeout: float = DEFAULT_READ_TIMEOUT,
+        uploads: Uploads | None = None,
     ) -> None:
         if max_connections is not None and max_connections < 1:
             raise ConfigurationError("max_connections must be at least 1")
@@ -168,6 +170,7 @@ class CallbackReceiver:
         self._unix_socket = unix_socket
         self._max_connections = max_connections
         self._read_timeout = read_timeout
+        self._uploads = uploads if uploads is not None else Uploads()
         self._runner: web.AppRunner | None = None
         self._listener: asyncio.Server | None = None
         self._cap: _ConnectionCap | None = None
@@ -175,7 +178,10 @@ class CallbackReceiver:
 
     def routes(self) -> list[web.RouteDef]:
         """The callback route, for ``app.add_routes(...)`` in an existing aiohttp app."""
-        return [web.post(CALLBACK_PREFIX + "{token}", self._handle)]
+        return [
+            web.post(CALLBACK_PREFIX + "{token}", self._handle),
+            web.get(FILES_PREFIX + "{secret}/{name}", self._file),
+        ]
 
     def app(self) -> web.Application:
         # Our own cap is enforced while reading; aiohttp's must not cut in first.
@@ -275,6 +281,32 @@ class CallbackReceiver:
             if cap is not None:
                 cap.answered(request.protocol)
         return _json(status, answer)
+
+    async def _file(self, request: web.Request) -> web.StreamResponse:
+        """A local file shared as a task's ``upload_url`` (see ``_uploads``)."""
+        handler = self._handler
+        if not handler.admits(handler.client_address(request.remote, request.headers)):
+            return _json(403, encode_answer("forbidden"))
+        answer = self._uploads.answer(
+            request.match_info["secret"], request.match_info["name"], request.headers.get("Range")
+        )
+        if answer is None:
+            return _json(404, encode_answer("not found"))
+        cap = self._cap
+        if cap is not None:  # a download in progress is never the one the cap closes
+            cap.answering(request.protocol)
+        try:
+            response = web.StreamResponse(status=answer.status, headers=answer.headers)
+            await response.prepare(request)
+            if request.method != "HEAD":
+                async for chunk in answer.chunks():
+                    await response.write(chunk)
+            await response.write_eof()
+            return response
+        finally:
+            answer.close()
+            if cap is not None:
+                cap.answered(request.protocol)
 
 
 def _json(status: int, body: bytes) -> web.Response:

@@ -18,9 +18,12 @@ from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
 import attrs
 
 from . import _arguments as arguments
+from . import _arguments_transform as transform
 from ._convert import WireFormatError, structure
-from ._kinds import KINDS
+from ._kinds import KINDS, read_persona
 from ._models import (
+    AddInstrumentalRequest,
+    AddVocalsRequest,
     CoverRequest,
     CoverResult,
     ExtendRequest,
@@ -28,11 +31,22 @@ from ._models import (
     LyricsRequest,
     LyricsResult,
     MusicResult,
+    Persona,
+    PersonaRequest,
+    ReplaceSectionRequest,
+    StemsResult,
     StyleRequest,
     StyleResult,
     TaskKind,
     TimestampedLyrics,
     TimestampedLyricsRequest,
+    TrackRequest,
+    UploadCoverRequest,
+    UploadExtendRequest,
+    VideoRequest,
+    VideoResult,
+    VocalRemovalRequest,
+    WavResult,
 )
 from ._tasks import Task
 from .errors import BadRequestError, MalformedResponseError, TaskFailedError
@@ -58,6 +72,8 @@ class Route(Generic[P, R]):
             a success envelope (raised), else ``None``.
         existing: for a route whose refusal may name the task that already exists for the
             request, that task's id (the client attaches to it), else ``None``.
+        immediate: for a task route whose answer may already be the result (the persona
+            route, synchronous upstream), that result, else ``None`` (a task id to wait for).
     """
 
     arguments: Callable[P, Mapping[str, Any]]
@@ -68,6 +84,7 @@ class Route(Generic[P, R]):
     submit_name: str | None = None
     refusal: Callable[[Any], Exception | None] | None = None
     existing: Callable[[BadRequestError], str | None] | None = None
+    immediate: Callable[[Any], Any] | None = None
 
     @property
     def method(self) -> str:
@@ -204,7 +221,75 @@ STYLE = Route(
     refusal=_failed_boost,
 )
 
+UPLOAD_COVER = Route(
+    transform.upload_cover, "/suno/upload-cover", UploadCoverRequest, MusicResult, TaskKind.MUSIC
+)
+UPLOAD_EXTEND = Route(
+    transform.upload_extend,
+    "/suno/upload-extend",
+    UploadExtendRequest,
+    MusicResult,
+    TaskKind.MUSIC,
+)
+ADD_VOCALS = Route(
+    transform.add_vocals, "/suno/add-vocals", AddVocalsRequest, MusicResult, TaskKind.MUSIC
+)
+ADD_INSTRUMENTAL = Route(
+    transform.add_instrumental,
+    "/suno/add-instrumental",
+    AddInstrumentalRequest,
+    MusicResult,
+    TaskKind.MUSIC,
+)
+REPLACE_SECTION = Route(
+    transform.replace_section,
+    "/suno/replace-section",
+    ReplaceSectionRequest,
+    MusicResult,
+    TaskKind.MUSIC,
+)
+VOCAL_REMOVAL = Route(
+    transform.vocal_removal,
+    "/suno/vocal-removal",
+    VocalRemovalRequest,
+    StemsResult,
+    TaskKind.STEMS,
+)
+SPLIT_STEM = Route(
+    transform.split_stem, "/suno/split-stem", TrackRequest, StemsResult, TaskKind.STEMS
+)
+WAV = Route(transform.wav_generate, "/suno/wav-generate", TrackRequest, WavResult, TaskKind.WAV)
+VIDEO = Route(
+    transform.mp4_generate, "/suno/mp4-generate", VideoRequest, VideoResult, TaskKind.VIDEO
+)
+PERSONA = Route(
+    transform.generate_persona,
+    "/suno/generate-persona",
+    PersonaRequest,
+    Persona,
+    TaskKind.PERSONA,
+    immediate=read_persona,
+)
+
 # Every route, by the client method that calls it.
 ROUTES: Mapping[str, Route[..., Any]] = {
-    route.method: route for route in (GENERATE, EXTEND, LYRICS, COVER, TIMESTAMPED_LYRICS, STYLE)
+    route.method: route
+    for route in (
+        GENERATE,
+        EXTEND,
+        LYRICS,
+        COVER,
+        TIMESTAMPED_LYRICS,
+        STYLE,
+        UPLOAD_COVER,
+        UPLOAD_EXTEND,
+        ADD_VOCALS,
+        ADD_INSTRUMENTAL,
+        REPLACE_SECTION,
+        VOCAL_REMOVAL,
+        SPLIT_STEM,
+        WAV,
+        VIDEO,
+        PERSONA,
+    )
 }

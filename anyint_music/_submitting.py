@@ -23,6 +23,7 @@ from ._registry import TaskRegistry
 from ._retry import certainly_no_task
 from ._routes import Route
 from ._tasks import TaskState
+from ._uploads import LocalFile, Uploads
 from .errors import (
     MalformedResponseError,
     ReceiverClosedError,
@@ -61,11 +62,19 @@ class Submitter:
     """
 
     def __init__(
-        self, registry: TaskRegistry, transport: Transport, *, is_open: Callable[[], bool]
+        self,
+        registry: TaskRegistry,
+        transport: Transport,
+        uploads: Uploads,
+        *,
+        is_open: Callable[[], bool],
+        share_for: float,
     ) -> None:
         self._registry = registry
         self._transport = transport
+        self._uploads = uploads
         self._is_open = is_open
+        self._share_for = share_for
         self.public_url = ""
 
     async def ask(self, route: Route[..., Any], fields: Mapping[str, Any]) -> Any:
@@ -95,11 +104,18 @@ class Submitter:
             except TimeoutError:  # the store was slow: nothing was sent
                 raise TaskTimeoutError(None, limit[1], sent=False) from None
         callback_url = f"{self.public_url}{CALLBACK_PREFIX}{state.token}"
+        fields = self._share(fields, state, self._share_for if limit is None else limit[1])
         body = to_wire(route.body(fields, call_back_url=callback_url))
         try:
             data = await self._transport.request(
                 "POST", path, json_body=body, creates_task=True, deadline=at
             )
+            answered = route.immediate(data) if route.immediate is not None else None
+            if answered is not None:  # the answer is the result itself: no task to wait for
+                await self._forget(state)
+                done = TaskState.create(kind, task_id=getattr(answered, "persona_id", None))
+                done.future.set_result(answered)
+                return done
             task_id = _task_id(data, path)
         except Expired:
             assert limit is not None
@@ -128,6 +144,20 @@ class Submitter:
                 },
             )
         return state
+
+    def _share(
+        self, fields: Mapping[str, Any], state: TaskState, seconds: float
+    ) -> Mapping[str, Any]:
+        """``fields`` with each local file replaced by the URL the receiver serves it at, for
+        as long as the task may fetch it: until it ends (or its submit fails), or ``seconds``."""
+        local = [key for key, value in fields.items() if isinstance(value, LocalFile)]
+        if not local:
+            return fields
+        shared = dict(fields)
+        for key in local:
+            secret, shared[key] = self._uploads.share(fields[key], self.public_url)
+            self._uploads.keep_until(secret, state.future, seconds)
+        return shared
 
     async def _forget(self, state: TaskState) -> None:
         """Drop the token of a submit that created nothing; a store failure here must not

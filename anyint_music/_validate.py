@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from ._models import Model, PersonaModel, VocalGender
+from ._uploads import upload_source
 from .errors import InvalidRequestError
 
 E = TypeVar("E", bound=StrEnum)
@@ -193,12 +194,33 @@ def extend(a: Mapping[str, Any]) -> dict[str, Any]:
     audio_id = required_text(
         a["audio_id"], "audio_id", "the id of a track from an earlier generate or extend"
     )
+    fields = _extension(a, chosen, default_param_flag, prompt_required=True, route="extend")
+    return {"audio_id": audio_id, **fields}
+
+
+def upload_extend(a: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of a ``/suno/upload-extend`` request (PROTOCOL-TRANSFORM.md §5)."""
+    chosen = model(a["model"])
+    default_param_flag = boolean(a["default_param_flag"], "default_param_flag")
+    instrumental = boolean(a["instrumental"], "instrumental")
+    source = upload_source(a["upload_url"])
+    fields = _extension(
+        a, chosen, default_param_flag, prompt_required=not instrumental, route="upload_extend"
+    )
+    return {"upload_url": source, "instrumental": instrumental, **fields}
+
+
+def _extension(
+    a: Mapping[str, Any], chosen: Model, flag: bool, *, prompt_required: bool, route: str
+) -> dict[str, Any]:
+    # The rules extend and upload_extend share: with the flag off everything is inherited
+    # from the source; with it on, custom parameters and a point to continue from.
     prompt = optional_text(a["prompt"], "prompt")
     style = optional_text(a["style"], "style")
     title = optional_text(a["title"], "title")
     optional_text(a["persona_id"], "persona_id")
     continue_at = a["continue_at"]
-    if not default_param_flag:
+    if not flag:
         given = [
             name
             for name in ("prompt", "style", "title", "continue_at", "persona_id")
@@ -216,8 +238,8 @@ def extend(a: Mapping[str, Any]) -> dict[str, Any]:
             prompt=prompt,
             style=style,
             title=title,
-            prompt_required=True,
-            context="extend with default_param_flag=True",
+            prompt_required=prompt_required,
+            context=f"{route} with default_param_flag=True",
         )
         if continue_at is None:
             raise InvalidRequestError(
@@ -227,14 +249,136 @@ def extend(a: Mapping[str, Any]) -> dict[str, Any]:
             )
         continue_at = positive_number(continue_at, "continue_at")
     return {
-        "audio_id": audio_id,
-        "default_param_flag": default_param_flag,
+        "default_param_flag": flag,
         "model": chosen,
         "prompt": a["prompt"],
         "style": a["style"],
         "title": a["title"],
         "continue_at": continue_at,
         **_tuning(a),
+    }
+
+
+def upload_cover(a: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of a ``/suno/upload-cover`` request: generate's mode rules and a source
+    (PROTOCOL-TRANSFORM.md §4)."""
+    return {**generate(a), "upload_url": upload_source(a["upload_url"])}
+
+
+# Models the add-* routes take (PROTOCOL-TRANSFORM.md §6, §7); upstream's default is V4_5PLUS.
+_ADD_MODELS = (Model.V4_5PLUS, Model.V5)
+
+
+def _add_model(value: Any) -> Model | None:
+    if value is None:
+        return None
+    chosen = model(value)
+    if chosen not in _ADD_MODELS:
+        allowed = ", ".join(repr(m.value) for m in _ADD_MODELS)
+        raise InvalidRequestError(
+            f"model={chosen.value!r} is not taken by this route; use {allowed} (or leave it out)",
+            field="model",
+        )
+    return chosen
+
+
+def _weights(a: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "vocal_gender": optional_enum(VocalGender, a["vocal_gender"], "vocal_gender"),
+        "style_weight": unit_interval(a["style_weight"], "style_weight"),
+        "weirdness_constraint": unit_interval(a["weirdness_constraint"], "weirdness_constraint"),
+        "audio_weight": unit_interval(a["audio_weight"], "audio_weight"),
+    }
+
+
+def add_vocals(a: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of a ``/suno/add-vocals`` request (PROTOCOL-TRANSFORM.md §6)."""
+    return {
+        "upload_url": upload_source(a["upload_url"]),
+        "prompt": required_text(a["prompt"], "prompt", "the lyrics and how to sing them"),
+        "title": required_text(a["title"], "title"),
+        "style": required_text(a["style"], "style"),
+        "negative_tags": required_text(a["negative_tags"], "negative_tags"),
+        "model": _add_model(a["model"]),
+        **_weights(a),
+    }
+
+
+def add_instrumental(a: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of a ``/suno/add-instrumental`` request (PROTOCOL-TRANSFORM.md §7)."""
+    return {
+        "upload_url": upload_source(a["upload_url"]),
+        "title": required_text(a["title"], "title"),
+        "tags": required_text(a["tags"], "tags", "the accompaniment's style"),
+        "negative_tags": required_text(a["negative_tags"], "negative_tags"),
+        "model": _add_model(a["model"]),
+        **_weights(a),
+    }
+
+
+def track(a: Mapping[str, Any]) -> dict[str, Any]:
+    """A finished track named by its task and its id (the export and split routes)."""
+    return {
+        "task_id": required_text(a["task_id"], "task_id", "the task that made the track"),
+        "audio_id": required_text(a["audio_id"], "audio_id", "the track's id"),
+    }
+
+
+def replace_section(a: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of a ``/suno/replace-section`` request (PROTOCOL-TRANSFORM.md §11)."""
+    start = a["infill_start_s"]
+    if isinstance(start, bool) or not isinstance(start, int | float) or not start >= 0:
+        raise InvalidRequestError(
+            f"infill_start_s must be a number of seconds >= 0, got {start!r}",
+            field="infill_start_s",
+        )
+    end = positive_number(a["infill_end_s"], "infill_end_s")
+    if not end > start:
+        raise InvalidRequestError(
+            f"infill_end_s ({end:g}) must be after infill_start_s ({start:g})",
+            field="infill_end_s",
+        )
+    return {
+        **track(a),
+        "prompt": required_text(a["prompt"], "prompt", "the lyrics of the new section"),
+        "tags": required_text(a["tags"], "tags"),
+        "title": required_text(a["title"], "title"),
+        "infill_start_s": round(float(start), 2),
+        "infill_end_s": round(end, 2),
+        "full_lyrics": optional_text(a["full_lyrics"], "full_lyrics"),
+        "negative_tags": optional_text(a["negative_tags"], "negative_tags"),
+    }
+
+
+def short_text(value: Any, field: str, limit: int) -> str | None:
+    text = optional_text(value, field)
+    max_length(text, field, limit, "the service")
+    return text
+
+
+def persona(a: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of a ``/suno/generate-persona`` request (PROTOCOL-TRANSFORM.md §8)."""
+    start, end = a["vocal_start"], a["vocal_end"]
+    for field, value in (("vocal_start", start), ("vocal_end", end)):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0
+        ):
+            raise InvalidRequestError(
+                f"{field} must be a number of seconds >= 0, got {value!r}", field=field
+            )
+    # The service's defaults are 0 and 30; the span must be 10 to 30 seconds.
+    span = (30.0 if end is None else end) - (0.0 if start is None else start)
+    if not 10 <= span <= 30:
+        raise InvalidRequestError(
+            f"vocal_end - vocal_start must be 10 to 30 seconds, got {span:g}", field="vocal_end"
+        )
+    return {
+        **track(a),
+        "name": required_text(a["name"], "name", "the persona's name"),
+        "description": required_text(a["description"], "description", "what the voice is like"),
+        "vocal_start": None if start is None else float(start),
+        "vocal_end": None if end is None else float(end),
+        "style": optional_text(a["style"], "style"),
     }
 
 

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from . import _submitting as submitting
 from . import _validate as check
+from ._kinds import KINDS
 from ._models import TaskKind
 from ._registry import TaskRegistry
 from ._tasks import Deadlines, Task, TaskState
@@ -56,6 +57,11 @@ class Waits:
         """The handle of a task by id: this process's own, or one re-attached (and polled)."""
         check.required_text(task_id, "task_id")
         chosen = check.enum_value(TaskKind, kind, "kind")
+        if KINDS[chosen].query is None and self._registry.get_task(task_id) is None:
+            raise InvalidRequestError(
+                f"a {chosen.value} task cannot be read back by id: no route serves its record",
+                field="kind",
+            )
         state = self._registry.get_task(task_id) or self._registry.attach(task_id, chosen)
         return self.handle(state)
 

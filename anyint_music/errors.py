@@ -10,6 +10,7 @@ The tree::
     ├── APIConnectionError (.sent)            -- the gateway was not reached, or its answer lost
     ├── APIError (.status, .code, .message)   -- the gateway refused or answered nonsense
     │   ├── BadRequestError                   -- 400/404/409/413/422/451: fix the request
+    │   │   └── ConflictError                 -- 409: it exists already (a WAV, a persona)
     │   ├── AuthenticationError               -- 401: check ANYINT_API_KEY
     │   ├── PermissionDeniedError             -- 403: the key may not use this route or model
     │   ├── RateLimitError                    -- HTTP 429 or body 405/430: slow down
@@ -37,6 +38,7 @@ __all__ = [
     "ClientClosedError",
     "ClientStateError",
     "ConfigurationError",
+    "ConflictError",
     "DownloadError",
     "InsufficientCreditsError",
     "InvalidRequestError",
@@ -130,6 +132,10 @@ class APIError(AnyIntError):
 
 class BadRequestError(APIError):
     """The gateway judged the request invalid; change it before sending it again."""
+
+
+class ConflictError(BadRequestError):
+    """The service already has what was asked for (409): one WAV and one persona per track."""
 
 
 class AuthenticationError(APIError):

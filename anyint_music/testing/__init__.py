@@ -10,13 +10,22 @@ With pytest, the plugin installed with this package gives the fixtures ``anyint_
 ``anyint_client`` (see ``anyint_music.testing._plugin``).
 """
 
-from ._gateway import Chaos, DeliveredCallback, FakeGateway, GatewayStats, RecordedRequest, SimTask
+from ._gateway import (
+    Chaos,
+    DeliveredCallback,
+    FakeGateway,
+    FetchedUpload,
+    GatewayStats,
+    RecordedRequest,
+    SimTask,
+)
 from ._simulated import client_from_env, simulated_client
 
 __all__ = [
     "Chaos",
     "DeliveredCallback",
     "FakeGateway",
+    "FetchedUpload",
     "GatewayStats",
     "RecordedRequest",
     "SimTask",

@@ -1,10 +1,15 @@
 """`FakeGateway`: a local simulator of AnyInt's AI Music (``/suno/*``) routes.
 
-It speaks only the wire format of ``PROTOCOL.md`` (it never imports the SDK), serves real HTTP on
-127.0.0.1 and really POSTs callbacks to each request's ``callBackUrl``, with the documented
-stages, retries and duplicates. Knobs select the documented variants (unwrapped callbacks, kie.ai
-spelling, HTTP-status errors) and inject failures; ``chaos=Chaos(...)`` adds a seeded storm of
-them, ``rate_limit`` caps task-creating submits and ``drop_submit_answer`` loses answers.
+It speaks only the wire format of ``PROTOCOL.md`` and ``PROTOCOL-TRANSFORM.md`` (it never imports
+the SDK), serves real HTTP on 127.0.0.1 and really POSTs callbacks to each request's
+``callBackUrl``, with the documented stages, retries and duplicates. It answers every music
+route: generate, extend, lyrics, cover art, timestamped lyrics and style boost; the transforms
+upload-cover, upload-extend, add-vocals, add-instrumental and replace-section (music-shaped);
+vocal-removal, split-stem, wav-generate and mp4-generate (one callback each); generate-persona;
+and the six query routes. Result files (MP3, JPEG, PNG, WAV, MP4) are served by the gateway.
+Knobs select the documented variants (unwrapped callbacks, kie.ai spelling, HTTP-status errors)
+and inject failures; ``chaos=Chaos(...)`` adds a seeded storm of them, ``rate_limit`` caps
+task-creating submits and ``drop_submit_answer`` loses answers.
 
     async with FakeGateway() as gw:
         client = AnyIntMusic(api_key=gw.api_key, base_url=gw.url)
@@ -34,12 +39,14 @@ from ._sim_routes import Routes
 from ._sim_rules import LostAnswer, LostMode, SubmitFailure, TaskFailure, check_rule
 from ._sim_stats import Counters, GatewayStats
 from ._sim_timelines import Timelines
+from ._sim_uploads import FetchedUpload, Uploader
 from ._sim_world import World
 
 __all__ = [
     "Chaos",
     "DeliveredCallback",
     "FakeGateway",
+    "FetchedUpload",
     "GatewayStats",
     "RecordedRequest",
     "SimTask",
@@ -57,17 +64,23 @@ class FakeGateway:
         host: The interface to bind.
         port: The port to bind; 0 picks a free one (read it back from `url`).
         stage_delay: Seconds before each callback stage of a task.
-        skip_stages: Music tasks send only ``complete`` (no ``text``/``first``).
+        skip_stages: Music tasks (every music-shaped route) send only ``complete`` (no
+            ``text``/``first``).
         unwrapped: Music callbacks use AnyInt's unwrapped example form (no ``code``/``msg``,
             tracks with only the keys AnyInt's example shows). An ``error`` callback then
-            carries no failure code; the query record still has it.
+            carries no failure code; the query record still has it. The one callback of a
+            vocal-removal, split-stem, WAV, MP4 or persona task is then its ``data`` object
+            alone (a failure shows only as its ``null`` result).
         kie_spelling: Lyrics callbacks use kie.ai's ``task_id``/``error_message`` and kie's
-            failure body (``callbackType "complete"``, ``data null``) instead of sunoapi.org's.
+            failure body (``callbackType "complete"``, ``data null``) instead of sunoapi.org's;
+            vocal-removal callbacks kie's ``vocal_separation_info`` and message; WAV callbacks
+            ``audio_wav_url`` instead of ``audioWavUrl``.
         duplicates: Each callback is delivered ``1 + duplicates`` times.
         early_callbacks: Hold the submit answer back until the task's callbacks were delivered.
         drop_callbacks: ``True`` delivers no callback at all; a collection of stage names
-            (``text``, ``first``, ``complete``, ``error``, ``lyrics``, ``cover``) skips those.
-            The task still finishes in the query records.
+            (``text``, ``first``, ``complete``, ``error``, ``lyrics``, ``cover``, ``vocal``,
+            ``wav``, ``mp4``, ``persona``) skips those. The task still finishes in the query
+            records.
         error_style: ``"body"``: refusals are HTTP 200 with ``{code, msg, data}``; ``"http"``:
             a real HTTP status with AnyInt's ``{"error": {...}}`` envelope.
         retry_delays: Delays before each redelivery of a callback that was not answered with
@@ -79,21 +92,39 @@ class FakeGateway:
         chaos: A seeded storm (`Chaos`) of refused submits, held answers and duplicated,
             late, shuffled or dropped callbacks; ``None`` (the default) turns it off. Setting
             the attribute restarts the storm's random sequence from its seed.
-        rate_limit: ``(count, seconds)``: at most `count` task-creating submits (generate,
-            extend, generate-lyrics, generate-cover) in any span of `seconds`. An excess
+        rate_limit: ``(count, seconds)``: at most `count` submits to the routes that may
+            create a task (every POST route but timestamped-lyrics and style-generate; a
+            synchronous generate-persona counts too) in any span of `seconds`. An excess
             submit is refused before any task is made with body code 430 (HTTP 200), or with
             ``error_style="http"`` HTTP 429 and AnyInt's ``rate_limit_error`` envelope; both
             carry ``Retry-After`` (whole seconds, rounded up) and ``X-RateLimit-Reset-After``
             (seconds with millisecond precision, e.g. ``"0.350"``). Refused submits do not
             count against the cap. ``None`` (the default): no cap.
-        record: Keep every request in `requests` and every delivery attempt in `callbacks`.
-            Turn it off for long runs; `stats` counts either way.
+        record: Keep every request in `requests`, every delivery attempt in `callbacks` and
+            every ``uploadUrl`` fetch in `uploads`. Turn it off for long runs; `stats` counts
+            either way.
         hmac_key: Sign every delivery as kie.ai's opt-in scheme does (PROTOCOL.md §8.2):
             ``X-Webhook-Timestamp`` (Unix seconds) and ``X-Webhook-Signature`` (Base64 of
             HMAC-SHA256 over ``"{task_id}.{timestamp}"``). ``None`` (the default): unsigned.
         receivers: Base URLs (``http://host:port``) of several receivers behind one load
             balancer: each delivery attempt goes to the next in turn, keeping the path of the
             request's ``callBackUrl``. ``None`` (the default): the ``callBackUrl`` as sent.
+        persona_as_task: ``/suno/generate-persona`` answers ``{taskId}`` and sends the persona
+            later as one callback to the request's ``callBackUrl`` (then required):
+            ``{code: 200, msg: "success", data: {task_id, personaId, name, description}}``,
+            with no query record. This models AnyInt possibly making the synchronous upstream
+            route asynchronous (PROTOCOL-TRANSFORM Q6). ``False`` (the default): the answer
+            carries ``{personaId, name, description}`` at once.
+
+    Attributes:
+        requests: Every request received (`RecordedRequest`), while `record` is on.
+        callbacks: Every callback delivery attempt (`DeliveredCallback`), while `record` is on.
+        uploads: Every fetch of an ``uploadUrl`` (`FetchedUpload`), in the order they ended,
+            while `record` is on. Upload-cover, upload-extend, add-vocals and add-instrumental
+            tasks GET their ``uploadUrl`` after the submit was answered and before their first
+            stage, within 30 s and 50 MiB; a failed fetch (connection error, a status other
+            than 200, an empty or too large body) fails the task with one ``error`` callback,
+            code 451.
 
     Raises:
         ValueError: For an unknown `error_style` or stage name, a negative count or delay, or
@@ -124,6 +155,7 @@ class FakeGateway:
         record: bool = True,
         receivers: Sequence[str] | None = None,
         hmac_key: str | bytes | None = None,
+        persona_as_task: bool = False,
     ) -> None:
         check_knobs(
             error_style=error_style,
@@ -149,20 +181,23 @@ class FakeGateway:
         self.record = record
         self.receivers: Sequence[str] | None = receivers
         self.hmac_key = hmac_key.encode() if isinstance(hmac_key, str) else hmac_key
+        self.persona_as_task = persona_as_task
         self.requests: list[RecordedRequest] = []
         self.callbacks: list[DeliveredCallback] = []
+        self.uploads: list[FetchedUpload] = []
         # The parts read the knobs from `self` at each use (see `_sim_knobs.Knobs`).
         self._counters = Counters()
         self._world = World(seed)
         self._admission = Admission(self, self._counters)
         self._background = Background()
         self._sender = Sender(self, self._counters, self._background.spawn)
+        self._uploader = Uploader(self)
         self._closing = asyncio.Event()
         self._routes = Routes(
             knobs=self,
             world=self._world,
             admission=self._admission,
-            timelines=Timelines(self, self._counters, self._sender.send),
+            timelines=Timelines(self, self._counters, self._sender.send, self._uploader.fetch),
             counters=self._counters,
             spawn=self._background.spawn,
             closing=self._closing,
@@ -190,7 +225,7 @@ class FakeGateway:
         return self._url
 
     async def start(self) -> None:
-        """Bind the server and open the session used for callbacks.
+        """Bind the server and open the session used for callbacks and upload fetches.
 
         Raises:
             RuntimeError: If the gateway was already started or closed.
@@ -207,12 +242,12 @@ class FakeGateway:
         self._runner = runner
         host, port = runner.addresses[0][:2]
         self._url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
-        self._sender.session = aiohttp.ClientSession()
+        self._sender.session = self._uploader.session = aiohttp.ClientSession()
         self._background.open = True
         self._phase = "running"
 
     async def close(self) -> None:
-        """Cancel pending deliveries, stop the server and close the callback session.
+        """Cancel pending deliveries and fetches, stop the server and close the session.
 
         Idempotent; a closed gateway cannot be started again.
         """
@@ -317,13 +352,16 @@ class FakeGateway:
     ) -> None:
         """Make the next `times` created tasks finish with a failure callback.
 
-        Music tasks send ``text`` (unless `skip_stages`) and then an ``error`` callback; lyrics
-        and cover tasks send their failure bodies. The query records show the failure too.
+        Music tasks send ``text`` (unless `skip_stages`) and then an ``error`` callback; lyrics,
+        cover, vocal, WAV, MP4 and persona tasks send their one callback with its result
+        ``null``. The query records show the failure too. A synchronous generate-persona
+        creates no task and does not use up a rule.
 
         Args:
             code: The failure code in the callback and record.
             message: The failure text; "Audio generation failed" (music), "Lyrics generation
-                failed" or "Cover generation failed" by default.
+                failed", "Cover generation failed", "Vocal separation failed", "WAV generation
+                failed", "MP4 generation failed" or "Persona generation failed" by default.
             times: How many tasks fail.
             route: Only tasks created by this route (e.g. ``"/suno/extend"``); ``None`` = any.
 

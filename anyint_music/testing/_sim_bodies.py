@@ -30,7 +30,25 @@ _CAMEL = {
     "audio_url": "audioUrl",
     "stream_audio_url": "streamAudioUrl",
     "image_url": "imageUrl",
+    "source_audio_url": "sourceAudioUrl",
+    "source_stream_audio_url": "sourceStreamAudioUrl",
+    "source_image_url": "sourceImageUrl",
     "model_name": "modelName",
+}
+# The URLs a track has only once it is finished, and those it has from `first` on.
+_AUDIO_KEYS = ("audio_url", "source_audio_url")
+_STREAM_KEYS = ("stream_audio_url", "source_stream_audio_url")
+# A music record's `type` and `operationType` by creating route. Which operationType
+# add-vocals, add-instrumental and replace-section report is not documented
+# (PROTOCOL-TRANSFORM Q5); they are named like the documented ones [inference].
+_OPERATIONS = {
+    "/suno/generate": ("GENERATE", "generate"),
+    "/suno/extend": ("EXTEND", "extend"),
+    "/suno/upload-cover": ("GENERATE", "upload_cover"),
+    "/suno/upload-extend": ("EXTEND", "upload_extend"),
+    "/suno/add-vocals": ("GENERATE", "add_vocals"),
+    "/suno/add-instrumental": ("GENERATE", "add_instrumental"),
+    "/suno/replace-section": ("GENERATE", "replace_section"),
 }
 
 
@@ -44,6 +62,11 @@ def iso_ms(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
+def epoch_ms(moment: datetime | None) -> int | None:
+    """Format a time as the records' ``createTime``/``completeTime`` do: epoch milliseconds."""
+    return None if moment is None else int(moment.timestamp() * 1000)
+
+
 def make_track(
     base_url: str,
     task_id: str,
@@ -55,13 +78,19 @@ def make_track(
     tags: str,
     created: datetime,
 ) -> dict[str, Any]:
-    """Build track `index` of a music task in the callbacks' snake_case form."""
+    """Build track `index` of a music task in the callbacks' snake_case form.
+
+    The ``source_*`` URLs (sunoapi's Suno-origin copies) are served by the gateway too.
+    """
     audio = content.audio_id(task_id, index)
     return {
         "id": audio,
         "audio_url": f"{base_url}/files/{audio}.mp3",
+        "source_audio_url": f"{base_url}/files/source-{audio}.mp3",
         "stream_audio_url": f"{base_url}/stream/{audio}",
+        "source_stream_audio_url": f"{base_url}/stream/source-{audio}",
         "image_url": f"{base_url}/files/{audio}.jpeg",
+        "source_image_url": f"{base_url}/files/source-{audio}.jpeg",
         "prompt": lyrics,
         "model_name": content.MODEL_NAMES[model],
         "title": title,
@@ -71,8 +100,10 @@ def make_track(
     }
 
 
-def _unfinished(track: dict[str, Any]) -> dict[str, Any]:
-    return {**track, "audio_url": ""}
+def _unfinished(track: dict[str, Any], *, streaming: bool) -> dict[str, Any]:
+    """`track` before it is finished: no audio URLs, and no stream URLs before `first`."""
+    keys = _AUDIO_KEYS if streaming else _AUDIO_KEYS + _STREAM_KEYS
+    return {**track, **dict.fromkeys(keys, "")}
 
 
 def music_callback(
@@ -90,7 +121,7 @@ def music_callback(
     if stage == "error":
         items = None
     elif stage == "text":
-        items = [_unfinished(t) for t in tracks] if text_tracks else []
+        items = [_unfinished(t, streaming=False) for t in tracks] if text_tracks else []
     elif stage == "first":
         items = [tracks[0]]
     else:
@@ -115,25 +146,32 @@ def _camel(track: dict[str, Any]) -> dict[str, Any]:
 
 
 def music_record(sim: SimTask, tracks: list[dict[str, Any]]) -> dict[str, Any]:
-    """Build the ``/suno/query/task`` record of a music task in its current state."""
+    """Build the ``/suno/query/task`` record of a music task in its current state.
+
+    While ``PENDING`` the ``response`` is ``null``; a failed task shows an empty ``sunoData``.
+    """
     shown: list[dict[str, Any]]
     if sim.status == "TEXT_SUCCESS":
-        shown = [_unfinished(t) for t in tracks]
+        shown = [_unfinished(t, streaming=False) for t in tracks]
     elif sim.status == "FIRST_SUCCESS":
-        shown = [tracks[0], _unfinished(tracks[1])]
+        shown = [tracks[0], *(_unfinished(t, streaming=True) for t in tracks[1:])]
     elif sim.status == "SUCCESS":
         shown = list(tracks)
     else:
         shown = []
-    extend = sim.route == "/suno/extend"
+    kind, operation = _OPERATIONS[sim.route]
+    response = None
+    if sim.status != "PENDING":
+        response = {"taskId": sim.id, "sunoData": [_camel(t) for t in shown]}
     return {
         "taskId": sim.id,
         "parentMusicId": sim.parent_audio_id or "",
         "param": _param(sim),
-        "response": {"taskId": sim.id, "sunoData": [_camel(t) for t in shown]},
+        "response": response,
         "status": sim.status,
-        "type": "EXTEND" if extend else "GENERATE",
-        "operationType": "extend" if extend else "generate",
+        "type": kind,
+        "operationType": operation,
+        "createTime": epoch_ms(sim.create_time),
         "errorCode": sim.error_code,
         "errorMessage": sim.error_message,
     }
@@ -174,6 +212,7 @@ def lyrics_record(sim: SimTask) -> dict[str, Any]:
         "response": {"taskId": sim.id, "data": list(sim.result or [])},
         "status": sim.status,
         "type": "LYRICS",
+        "createTime": epoch_ms(sim.create_time),
         "errorCode": sim.error_code,
         "errorMessage": sim.error_message,
     }
@@ -190,7 +229,11 @@ _COVER_FLAGS = {"PENDING": 0, "SUCCESS": 1, "GENERATING": 2, "GENERATE_COVER_FAI
 
 
 def cover_record(sim: SimTask) -> dict[str, Any]:
-    """Build the ``/suno/query/cover`` record of a cover task in its current state."""
+    """Build the ``/suno/query/cover`` record of a cover task in its current state.
+
+    A successful one has ``errorCode`` 200 and ``errorMessage`` "" (kie's enum is 200|500).
+    """
+    done = sim.status == "SUCCESS"
     return {
         "taskId": sim.id,
         "parentTaskId": sim.parent_task_id,
@@ -199,6 +242,6 @@ def cover_record(sim: SimTask) -> dict[str, Any]:
         "response": {"images": list(sim.result) if sim.result else None},
         "successFlag": _COVER_FLAGS[sim.status],
         "createTime": iso_ms(sim.create_time),
-        "errorCode": sim.error_code,
-        "errorMessage": sim.error_message,
+        "errorCode": 200 if done else sim.error_code,
+        "errorMessage": "" if done else sim.error_message,
     }

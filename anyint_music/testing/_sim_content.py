@@ -262,10 +262,47 @@ def jpeg_bytes(name: str) -> bytes:
     return _JPEG[: _JPEG_AC_QUANT.start] + ac + _JPEG[_JPEG_AC_QUANT.stop :]
 
 
+_WAV_RATE = 8000  # samples per second: mono, 16-bit PCM
+
+
+def wav_bytes(name: str) -> bytes:
+    """A valid RIFF/WAVE file: one second of 8 kHz, 16-bit mono silence.
+
+    The samples alternate between 0 and a value of at most 3 picked from the name's digest,
+    far below hearing, so different names give different files.
+    """
+    low = digest("wav", name)[0] % 4
+    samples = struct.pack("<2h", 0, low) * (_WAV_RATE // 2)
+    fmt = struct.pack("<HHIIHH", 1, 1, _WAV_RATE, _WAV_RATE * 2, 2, 16)  # PCM, 1 channel
+    chunks = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt
+    chunks += b"data" + struct.pack("<I", len(samples)) + samples
+    return b"RIFF" + struct.pack("<I", len(chunks)) + chunks
+
+
+def _box(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", 8 + len(payload)) + kind + payload
+
+
+def mp4_bytes(name: str) -> bytes:
+    """An ISO base media file: a 24-byte ``ftyp`` box (brand ``isom``, minor version 0x200,
+    compatible ``isom`` and ``mp41``), a ``free`` box with bytes of the name's digest and an
+    empty ``mdat`` box. It has no ``moov``: players see a file with no tracks."""
+    ftyp = _box(b"ftyp", b"isom" + struct.pack(">I", 0x200) + b"isom" + b"mp41")
+    return ftyp + _box(b"free", digest("mp4", name)) + _box(b"mdat", b"")
+
+
+_FILE_KINDS = (
+    (".png", png_bytes, "image/png"),
+    (".jpeg", jpeg_bytes, "image/jpeg"),
+    (".jpg", jpeg_bytes, "image/jpeg"),
+    (".wav", wav_bytes, "audio/wav"),
+    (".mp4", mp4_bytes, "video/mp4"),
+)
+
+
 def file_bytes(name: str) -> tuple[bytes, str]:
     """Return small, real, deterministic bytes and the content type for a served file name."""
-    if name.endswith(".png"):
-        return png_bytes(name), "image/png"
-    if name.endswith((".jpeg", ".jpg")):
-        return jpeg_bytes(name), "image/jpeg"
+    for suffix, make, kind in _FILE_KINDS:
+        if name.endswith(suffix):
+            return make(name), kind
     return mp3_bytes(name), "audio/mpeg"

@@ -120,8 +120,11 @@ class Sender:
         return drop if isinstance(drop, bool) else stage in drop
 
     def send(self, state: TaskState, stage: str, body: dict[str, Any]) -> None:
-        """Schedule the copies of one callback of `state`'s task (none if it is dropped)."""
+        """Schedule the copies of one callback of `state`'s task (none if it is dropped, or if
+        the task has no ``callBackUrl``, as replace-section allows)."""
         knobs, counters = self._knobs, self._counters
+        if not state.sim.callback_url:
+            return
         if self._dropped(stage):
             counters.callbacks_dropped += 1
             return

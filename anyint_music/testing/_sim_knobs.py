@@ -13,12 +13,35 @@ from typing import TYPE_CHECKING, Literal, Protocol
 if TYPE_CHECKING:
     from ._sim_chaos import Chaos
     from ._sim_records import DeliveredCallback, RecordedRequest
+    from ._sim_uploads import FetchedUpload
 
-__all__ = ["STAGES", "SUBMIT_ROUTES", "TASK_ROUTES", "Knobs", "check_knobs"]
+__all__ = ["MUSIC_ROUTES", "STAGES", "SUBMIT_ROUTES", "TASK_ROUTES", "Knobs", "check_knobs"]
 
-TASK_ROUTES = ("/suno/generate", "/suno/extend", "/suno/generate-lyrics", "/suno/generate-cover")
+# Routes whose tasks go through text, first and complete (PROTOCOL-TRANSFORM §3.1).
+MUSIC_ROUTES = (
+    "/suno/generate",
+    "/suno/extend",
+    "/suno/upload-cover",
+    "/suno/upload-extend",
+    "/suno/add-vocals",
+    "/suno/add-instrumental",
+    "/suno/replace-section",
+)
+# Every route that may create a task; generate-persona does with `persona_as_task`.
+TASK_ROUTES = (
+    *MUSIC_ROUTES,
+    "/suno/generate-lyrics",
+    "/suno/generate-cover",
+    "/suno/vocal-removal",
+    "/suno/split-stem",
+    "/suno/wav-generate",
+    "/suno/mp4-generate",
+    "/suno/generate-persona",
+)
 SUBMIT_ROUTES = (*TASK_ROUTES, "/suno/timestamped-lyrics", "/suno/style-generate")
-STAGES = frozenset({"text", "first", "complete", "error", "lyrics", "cover"})
+STAGES = frozenset(
+    {"text", "first", "complete", "error", "lyrics", "cover", "vocal", "wav", "mp4", "persona"}
+)
 
 
 class Knobs(Protocol):
@@ -64,6 +87,10 @@ class Knobs(Protocol):
     def receivers(self) -> Sequence[str] | None: ...
     @property
     def hmac_key(self) -> bytes | None: ...
+    @property
+    def persona_as_task(self) -> bool: ...
+    @property
+    def uploads(self) -> list[FetchedUpload]: ...
 
 
 def check_knobs(

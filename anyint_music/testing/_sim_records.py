@@ -12,7 +12,7 @@ import attrs
 
 __all__ = ["DeliveredCallback", "RecordedRequest", "SimTask", "TaskKind"]
 
-TaskKind = Literal["music", "lyrics", "cover"]
+TaskKind = Literal["music", "lyrics", "cover", "vocal", "wav", "mp4", "persona"]
 
 _SECRET_HEADERS = frozenset({"authorization", "x-api-key"})
 
@@ -57,7 +57,9 @@ class DeliveredCallback:
         body: The JSON body that was sent.
         task_id: The task the callback belongs to.
         stage: ``"text"``, ``"first"``, ``"complete"`` or ``"error"`` for music tasks,
-            ``"lyrics"`` for lyrics tasks, ``"cover"`` for cover tasks.
+            ``"lyrics"`` for lyrics tasks, ``"cover"`` for cover tasks, ``"vocal"`` for
+            vocal-removal and split-stem tasks, ``"wav"``, ``"mp4"`` and ``"persona"`` for WAV,
+            MP4 and (with `FakeGateway.persona_as_task`) persona tasks.
         attempt: 1 for the first attempt of a delivery, 2 and up for its retries.
         status: The receiver's HTTP status, or ``None`` when the connection failed or timed out.
         time: Wall-clock time (``time.time()``) when the attempt started.
@@ -87,22 +89,31 @@ class SimTask:
 
     Attributes:
         id: The task id (32 lowercase hex characters).
-        kind: ``"music"`` (generate, extend), ``"lyrics"`` or ``"cover"``.
+        kind: ``"music"`` (generate, extend, upload-cover, upload-extend, add-vocals,
+            add-instrumental, replace-section), ``"lyrics"``, ``"cover"``, ``"vocal"``
+            (vocal-removal, split-stem), ``"wav"``, ``"mp4"`` or ``"persona"``.
         route: The route that created it, e.g. ``"/suno/generate"``.
         request: The JSON body of the creating request.
-        callback_url: The ``callBackUrl`` from the request.
+        callback_url: The ``callBackUrl`` from the request; ``""`` for a replace-section task
+            asked for without one (it sends no callbacks).
         status: Progress as the query routes report it. Music: ``PENDING``, ``TEXT_SUCCESS``,
             ``FIRST_SUCCESS``, ``SUCCESS`` or ``GENERATE_AUDIO_FAILED``. Lyrics: ``PENDING``,
             ``SUCCESS`` or ``GENERATE_LYRICS_FAILED``. Cover: ``PENDING``, ``GENERATING``,
-            ``SUCCESS`` or ``GENERATE_COVER_FAILED``.
+            ``SUCCESS`` or ``GENERATE_COVER_FAILED``. Vocal: ``PENDING``, ``SUCCESS`` or
+            ``GENERATE_AUDIO_FAILED``; WAV: ``GENERATE_WAV_FAILED``; MP4:
+            ``GENERATE_MP4_FAILED``; persona: ``GENERATE_PERSONA_FAILED`` (it has no record).
         stage: The last callback stage reached (whether or not it was delivered), or ``None``.
-        result: Set once the task succeeded: the two tracks (snake_case callback form) for
-            music, the lyric variants for lyrics, the image URLs for a cover.
+        result: Set once the task succeeded: the tracks (snake_case callback form) for music
+            (two for generate, extend and upload-cover, one for the other music routes), the
+            lyric variants for lyrics, the image URLs for a cover, and one dict for the others:
+            the callback's ``vocal_removal_info``, ``{"audioWavUrl": url}``,
+            ``{"video_url": url}`` or ``{"personaId", "name", "description"}``.
         error_code: The failure code when the task failed.
         error_message: The failure message when the task failed.
-        parent_task_id: For an extension, the task of the source track; for a cover, the music
-            task it illustrates.
-        parent_audio_id: For an extension, the source track's audio id.
+        parent_task_id: For an extension, a replace-section, vocal-removal, split-stem, WAV,
+            MP4 or persona task, the task of the source track; for a cover, the music task it
+            illustrates.
+        parent_audio_id: For those tasks, the source track's audio id.
         cover_task_id: For a music task, the id of its cover task once one was requested.
         create_time: When the task was created (UTC).
         complete_time: When the task reached a final status (UTC).

@@ -11,11 +11,13 @@ from aiohttp import web
 
 from . import _sim_answers as answers
 from ._sim_admission import JSON_BODY, TASK_CHAOS, Admission
+from ._sim_exports import Exports
 from ._sim_files import serve_file
 from ._sim_knobs import Knobs
 from ._sim_records import TaskKind
 from ._sim_stats import Counters
 from ._sim_timelines import Timelines
+from ._sim_transform import UPLOAD_ROUTES, Transforms
 from ._sim_validate import Refusal
 from ._sim_world import TaskState, World
 
@@ -25,7 +27,11 @@ _QUERY_KINDS: dict[str, TaskKind] = {
     "/suno/query/task": "music",
     "/suno/query/lyrics": "lyrics",
     "/suno/query/cover": "cover",
+    "/suno/query/vocal-removal": "vocal",
+    "/suno/query/wav": "wav",
+    "/suno/query/mp4": "mp4",
 }
+_PERSONA = "/suno/generate-persona"
 _Creator = Callable[[str, dict[str, Any], str], TaskState]
 _Runner = Callable[[TaskState], Awaitable[None]]
 
@@ -57,11 +63,20 @@ class Routes:
         self._counters = counters
         self._spawn = spawn
         self._closing = closing
+        self._exports = exports = Exports(world)
+        self._timelines = timelines
+        transforms = Transforms(world)
         self._creators: dict[str, tuple[_Creator, _Runner]] = {
             "/suno/generate": (world.create_generate, timelines.music),
             "/suno/extend": (world.create_extend, timelines.music),
+            **dict.fromkeys(UPLOAD_ROUTES, (transforms.upload, timelines.music)),
+            "/suno/replace-section": (transforms.replace_section, timelines.music),
             "/suno/generate-lyrics": (world.create_lyrics, timelines.lyrics),
             "/suno/generate-cover": (world.create_cover, timelines.cover),
+            "/suno/vocal-removal": (exports.vocal_removal, timelines.export),
+            "/suno/split-stem": (exports.split_stem, timelines.export),
+            "/suno/wav-generate": (exports.wav, timelines.export),
+            "/suno/mp4-generate": (exports.mp4, timelines.export),
         }
 
     def app(self) -> web.Application:
@@ -69,6 +84,7 @@ class Routes:
         app = web.Application(middlewares=[self._admission.middleware])
         for path in self._creators:
             app.router.add_post(path, self._on_task_route)
+        app.router.add_post(_PERSONA, self._on_persona)
         app.router.add_post("/suno/timestamped-lyrics", self._on_timestamped)
         app.router.add_post("/suno/style-generate", self._on_style)
         for path in _QUERY_KINDS:
@@ -79,10 +95,21 @@ class Routes:
 
     async def _on_task_route(self, request: web.Request) -> web.StreamResponse:
         creator, run = self._creators[request.path]
+        return await self._create(request, creator, run)
+
+    async def _create(
+        self, request: web.Request, creator: _Creator, run: _Runner
+    ) -> web.StreamResponse:
         state = creator(request.path, _object(request), self._knobs.url)
         state.chaos = request.get(TASK_CHAOS)
         self._counters.tasks_created += 1
         return await self._answer_created(request, state, run)
+
+    async def _on_persona(self, request: web.Request) -> web.StreamResponse:
+        # Synchronous upstream (PROTOCOL-TRANSFORM §8); a task only with `persona_as_task`.
+        if self._knobs.persona_as_task:
+            return await self._create(request, self._exports.persona_task, self._timelines.export)
+        return answers.ok(self._exports.persona(_object(request)))
 
     async def _answer_created(
         self, request: web.Request, state: TaskState, run: _Runner

@@ -21,7 +21,7 @@ class GatewayStats:
     """A snapshot of `FakeGateway.stats`: counts since the gateway was made.
 
     Attributes:
-        tasks_created: Tasks made by the four task-creating routes.
+        tasks_created: Tasks made by the task-creating routes.
         submits_refused: POSTs refused before any task was made, by reason: ``"503"`` (chaos
             ``submit_503``), ``"rate"`` (chaos ``rate_answer`` and the `rate_limit` cap) and
             ``"injected"`` (`FakeGateway.fail_submit`). Every key is always present.

@@ -1,22 +1,29 @@
-"""The timelines of simulated tasks: the stages a music, lyrics or cover task goes through after
-its submit was answered, what its record shows at each, and the callback each one sends."""
+"""The timelines of simulated tasks: the stages a music, lyrics, cover or export task goes
+through after its submit was answered, what its record shows at each, and the callback each one
+sends."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from . import _sim_bodies as bodies
+from ._sim_export_bodies import FAILED_STATUS, export_callback
 from ._sim_knobs import Knobs
 from ._sim_records import SimTask
 from ._sim_stats import Counters
+from ._sim_uploads import FetchedUpload
 from ._sim_world import TaskState
 
 __all__ = ["Timelines"]
 
 _Send = Callable[[TaskState, str, dict[str, Any]], None]
+_Fetch = Callable[[str, str], Awaitable[FetchedUpload]]
+# The callback code of a task whose uploadUrl could not be fetched (sunoapi: "451 related
+# files could not be downloaded").
+FETCH_FAILED_CODE = 451
 
 
 def _finish(sim: SimTask, status: str, failure: tuple[int, str] | None) -> None:
@@ -29,16 +36,27 @@ def _finish(sim: SimTask, status: str, failure: tuple[int, str] | None) -> None:
 class Timelines:
     """Runs task timelines, handing each stage's callback body to `send`."""
 
-    def __init__(self, knobs: Knobs, counters: Counters, send: _Send) -> None:
+    def __init__(self, knobs: Knobs, counters: Counters, send: _Send, fetch: _Fetch) -> None:
         self._knobs = knobs
         self._counters = counters
         self._send = send
+        self._fetch = fetch
 
     async def music(self, state: TaskState) -> None:
-        """``text``, ``first``, ``complete`` (or ``text``, ``error``), each after `stage_delay`."""
+        """``text``, ``first``, ``complete`` (or ``text``, ``error``), each after `stage_delay`.
+
+        A task with an ``uploadUrl`` fetches it first; if that fails, it sends only ``error``
+        (code 451).
+        """
         knobs, sim = self._knobs, state.sim
         skip = knobs.skip_stages
         stages = [] if skip else ["text"]
+        if state.upload_url is not None:
+            fetched = await self._fetch(state.upload_url, sim.id)
+            if fetched.error is not None:
+                message = f"Failed to fetch the audio from uploadUrl: {fetched.error}."
+                state.failure = (FETCH_FAILED_CODE, message)
+                stages = []
         if state.failure is not None:
             stages.append("error")
         else:
@@ -112,3 +130,24 @@ class Timelines:
             code, msg = state.failure
             body = bodies.cover_callback(sim.id, None, code=code, msg=msg)
         self._send(state, "cover", body)
+
+    async def export(self, state: TaskState) -> None:
+        """One stage after `stage_delay` for a vocal, WAV, MP4 or persona task."""
+        knobs, sim = self._knobs, state.sim
+        await asyncio.sleep(knobs.stage_delay)
+        sim.stage = sim.kind
+        result: dict[str, Any] | None = None
+        if state.failure is None:
+            result = dict(state.output)
+            sim.result = [result]
+            _finish(sim, "SUCCESS", None)
+        else:
+            _finish(sim, FAILED_STATUS[sim.kind], state.failure)
+        body = export_callback(
+            sim,
+            result,
+            kie=knobs.kie_spelling,
+            unwrapped=knobs.unwrapped,
+            failure=state.failure,
+        )
+        self._send(state, sim.kind, body)

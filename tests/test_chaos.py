@@ -12,7 +12,9 @@ from _chaos import run_storm
 
 
 async def test_2000_tasks_through_chaos() -> None:
-    tally = await run_storm(2000, seed=3, timeout=60)
+    # The timeout bounds a stuck wait, not the storm's pace: on a shared, loaded machine the
+    # throttled submits of 2,000 tasks may queue for over a minute, and that is no harm.
+    tally = await run_storm(2000, seed=3, timeout=180)
     storm = tally.gateway
     # the storm really happened
     assert storm["callbacks_duplicated"] > 0

@@ -30,6 +30,7 @@ from anyint_music import (
     VideoResult,
     WavResult,
 )
+from anyint_music.stores import SQLiteStore
 from anyint_music.testing import FakeGateway
 
 
@@ -414,3 +415,31 @@ async def test_a_broken_rule_is_refused_before_anything_is_sent(
         await call(anyint_client)
     assert field in str(refused.value)
     assert not [r for r in anyint_gateway.requests if r.method == "POST"]
+
+
+async def test_a_restarted_client_resumes_pending_exports_from_its_store(
+    anyint_gateway: FakeGateway, tmp_path: Path
+) -> None:
+    store = tmp_path / "tasks.db"
+    anyint_gateway.stage_delay = 0.5
+    async with AnyIntMusic(
+        api_key=anyint_gateway.api_key, base_url=anyint_gateway.url, store=SQLiteStore(store)
+    ) as first:
+        song = await first.generate("to export", model=Model.V5, timeout=20)
+        made = [
+            await first.submit_wav_generate(song.task_id, song.tracks[0].id),
+            await first.submit_vocal_removal(song.task_id, song.tracks[0].id),
+            await first.submit_mp4_generate(song.task_id, song.tracks[0].id),
+        ]
+    # The first client is gone before any export finished; the second takes over by polling.
+    anyint_gateway.drop_callbacks = True
+    async with AnyIntMusic(
+        api_key=anyint_gateway.api_key,
+        base_url=anyint_gateway.url,
+        store=SQLiteStore(store),
+        poll_interval=0.05,
+    ) as second:
+        resumed = {t.id: t for t in await second.pending()}
+        assert set(resumed) == {t.id for t in made}
+        results = [await resumed[t.id].wait(timeout=20) for t in made]
+    assert [type(r) for r in results] == [WavResult, StemsResult, VideoResult]

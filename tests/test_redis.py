@@ -70,6 +70,26 @@ async def test_callbacks_landing_on_another_worker_wake_the_waiting_one(
     assert set(hosts) == {a.public_url, b.public_url}  # both receivers took callbacks
 
 
+async def test_export_callbacks_landing_on_another_worker_wake_the_waiting_one(
+    anyint_gateway: FakeGateway, pair: tuple[AnyIntMusic, AnyIntMusic]
+) -> None:
+    a, b = pair
+    song = await a.generate("to export", model=Model.V5)
+    track = song.tracks[0].id
+    wav, stems, video, persona = await asyncio.gather(
+        a.wav_generate(song.task_id, track),
+        b.vocal_removal(song.task_id, track),
+        a.mp4_generate(song.task_id, track),
+        b.generate_persona(song.task_id, track, name="n", description="d"),
+    )
+    assert wav.audio_wav_url
+    assert stems.vocal_url
+    assert video.video_url
+    assert persona.persona_id
+    hosts = Counter(c.url.split("/anyint/")[0] for c in anyint_gateway.callbacks)
+    assert set(hosts) == {a.public_url, b.public_url}
+
+
 async def test_duplicates_across_workers_resolve_once(
     anyint_gateway: FakeGateway, pair: tuple[AnyIntMusic, AnyIntMusic]
 ) -> None:

@@ -10,12 +10,40 @@ returns the request's fields, before anything is sent.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from . import _validate as check
 from ._models import Model, PersonaModel, VocalGender
 
 Fields = Mapping[str, Any]
+
+
+class Weights(TypedDict, total=False):
+    """The voice and weights every song-making route takes (documented at ``generate``)."""
+
+    vocal_gender: VocalGender | str | None
+    style_weight: float | None
+    weirdness_constraint: float | None
+    audio_weight: float | None
+
+
+class SongTuning(Weights, total=False):
+    """The tuning generate, extend and the upload routes share (documented at ``generate``)."""
+
+    persona_id: str | None
+    persona_model: PersonaModel | str | None
+    negative_tags: str | None
+
+
+def given(method: str, values: Mapping[str, Any], options: type) -> dict[str, Any]:
+    """A spec's arguments with its ``**options`` spread out (``None`` where not given); Python's
+    own ``TypeError`` for a keyword the options do not have, as for any other keyword."""
+    spread = {key: value for key, value in values.items() if key != "options"}
+    extra: Mapping[str, Any] = values["options"]
+    unknown = extra.keys() - options.__annotations__.keys()
+    if unknown:
+        raise TypeError(f"{method}() got an unexpected keyword argument {min(unknown)!r}")
+    return {**dict.fromkeys(options.__annotations__), **spread, **extra}
 
 
 def generate(
@@ -26,14 +54,8 @@ def generate(
     custom_mode: bool = False,
     style: str | None = None,
     title: str | None = None,
-    persona_id: str | None = None,
-    persona_model: PersonaModel | str | None = None,
-    negative_tags: str | None = None,
-    vocal_gender: VocalGender | str | None = None,
-    style_weight: float | None = None,
-    weirdness_constraint: float | None = None,
-    audio_weight: float | None = None,
     timeout: float | None = None,
+    **options: Unpack[SongTuning],
 ) -> Fields:
     """Make a song (two tracks) and wait until both are finished.
 
@@ -68,7 +90,7 @@ def generate(
         TaskFailedError: the service reported that generation failed.
         TaskTimeoutError: no result within ``timeout``.
     """
-    return check.generate(locals())
+    return check.generate(given("generate", locals(), SongTuning))
 
 
 def extend(
@@ -80,14 +102,8 @@ def extend(
     prompt: str | None = None,
     style: str | None = None,
     title: str | None = None,
-    persona_id: str | None = None,
-    persona_model: PersonaModel | str | None = None,
-    negative_tags: str | None = None,
-    vocal_gender: VocalGender | str | None = None,
-    style_weight: float | None = None,
-    weirdness_constraint: float | None = None,
-    audio_weight: float | None = None,
     timeout: float | None = None,
+    **options: Unpack[SongTuning],
 ) -> Fields:
     """Continue a track and wait for the extended song.
 
@@ -113,7 +129,7 @@ def extend(
         InvalidRequestError, APIError, TaskFailedError, TaskTimeoutError: as for
         :meth:`generate`.
     """
-    return check.extend(locals())
+    return check.extend(given("extend", locals(), SongTuning))
 
 
 def generate_lyrics(prompt: str, *, timeout: float | None = None) -> Fields:

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Unpack
 
 from . import _validate as check
-from ._models import Model, PersonaModel, StemType, VocalGender
+from ._arguments import SongTuning, Weights, given
+from ._models import Model, StemType
 
 Fields = Mapping[str, Any]
-Source = str | os.PathLike[str]
 
 
 def upload_cover(
-    upload_url: Source,
+    upload_url: str | os.PathLike[str],
     *,
     model: Model | str,
     custom_mode: bool = False,
@@ -26,14 +26,8 @@ def upload_cover(
     prompt: str | None = None,
     style: str | None = None,
     title: str | None = None,
-    persona_id: str | None = None,
-    persona_model: PersonaModel | str | None = None,
-    negative_tags: str | None = None,
-    vocal_gender: VocalGender | str | None = None,
-    style_weight: float | None = None,
-    weirdness_constraint: float | None = None,
-    audio_weight: float | None = None,
     timeout: float | None = None,
+    **options: Unpack[SongTuning],
 ) -> Fields:
     """Make a new version (a cover) of your own recording, and wait for it.
 
@@ -57,11 +51,11 @@ def upload_cover(
             (nothing was sent).
         APIError, TaskFailedError, TaskTimeoutError: as for :meth:`generate`.
     """
-    return check.upload_cover(locals())
+    return check.upload_cover(given("upload_cover", locals(), SongTuning))
 
 
 def upload_extend(
-    upload_url: Source,
+    upload_url: str | os.PathLike[str],
     *,
     model: Model | str,
     default_param_flag: bool = False,
@@ -70,14 +64,8 @@ def upload_extend(
     prompt: str | None = None,
     style: str | None = None,
     title: str | None = None,
-    persona_id: str | None = None,
-    persona_model: PersonaModel | str | None = None,
-    negative_tags: str | None = None,
-    vocal_gender: VocalGender | str | None = None,
-    style_weight: float | None = None,
-    weirdness_constraint: float | None = None,
-    audio_weight: float | None = None,
     timeout: float | None = None,
+    **options: Unpack[SongTuning],
 ) -> Fields:
     """Continue your own recording, and wait for the longer song.
 
@@ -102,22 +90,19 @@ def upload_extend(
         InvalidRequestError, APIError, TaskFailedError, TaskTimeoutError: as for
         :meth:`upload_cover`.
     """
-    return check.upload_extend(locals())
+    return check.upload_extend(given("upload_extend", locals(), SongTuning))
 
 
 def add_vocals(
-    upload_url: Source,
+    upload_url: str | os.PathLike[str],
     *,
     prompt: str,
     title: str,
     style: str,
     negative_tags: str,
     model: Model | str | None = None,
-    vocal_gender: VocalGender | str | None = None,
-    style_weight: float | None = None,
-    weirdness_constraint: float | None = None,
-    audio_weight: float | None = None,
     timeout: float | None = None,
+    **options: Unpack[Weights],
 ) -> Fields:
     """Sing over an instrumental, and wait for the song.
 
@@ -139,21 +124,18 @@ def add_vocals(
         InvalidRequestError, APIError, TaskFailedError, TaskTimeoutError: as for
         :meth:`upload_cover`.
     """
-    return check.add_vocals(locals())
+    return check.add_vocals(given("add_vocals", locals(), Weights))
 
 
 def add_instrumental(
-    upload_url: Source,
+    upload_url: str | os.PathLike[str],
     *,
     title: str,
     tags: str,
     negative_tags: str,
     model: Model | str | None = None,
-    vocal_gender: VocalGender | str | None = None,
-    style_weight: float | None = None,
-    weirdness_constraint: float | None = None,
-    audio_weight: float | None = None,
     timeout: float | None = None,
+    **options: Unpack[Weights],
 ) -> Fields:
     """Put an accompaniment under a vocal or melody track, and wait for the song.
 
@@ -174,7 +156,7 @@ def add_instrumental(
         InvalidRequestError, APIError, TaskFailedError, TaskTimeoutError: as for
         :meth:`upload_cover`.
     """
-    return check.add_instrumental(locals())
+    return check.add_instrumental(given("add_instrumental", locals(), Weights))
 
 
 def replace_section(

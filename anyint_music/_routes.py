@@ -12,6 +12,7 @@ its own reading of the protocol, on purpose: it is the oracle the SDK is tested 
 from __future__ import annotations
 
 import inspect
+import typing
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
 
@@ -135,9 +136,31 @@ def _method(route: Route[Any, Any], via: str, name: str, returns: str, doc: str)
     method.__module__ = "anyint_music._client"
     method.__doc__ = doc
     method.__signature__ = own.replace(  # type: ignore[attr-defined]
-        parameters=[this, *own.parameters.values()], return_annotation=returns
+        parameters=[this, *_spelled(route.arguments, own)], return_annotation=returns
     )
     return method
+
+
+def _spelled(arguments: Callable[..., Any], own: inspect.Signature) -> list[inspect.Parameter]:
+    """``own``'s parameters with ``**options: Unpack[SomeOptions]`` spelled out one keyword at
+    a time (before ``timeout``), as type checkers already read it."""
+    params = list(own.parameters.values())
+    spread = [p for p in params if p.kind is p.VAR_KEYWORD]
+    if not spread:
+        return params
+    options = typing.get_args(typing.get_type_hints(arguments)[spread[0].name])[0]
+    keywords = [
+        inspect.Parameter(
+            key,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=None,
+            annotation=getattr(hint, "__forward_arg__", hint),
+        )
+        for key, hint in options.__annotations__.items()
+    ]
+    kept = [p for p in params if p.kind is not p.VAR_KEYWORD]
+    at = next((i for i, p in enumerate(kept) if p.name == "timeout"), len(kept))
+    return [*kept[:at], *keywords, *kept[at:]]
 
 
 def waiting(route: Route[P, R]) -> Callable[Concatenate[Any, P], Awaitable[R]]:

@@ -119,11 +119,8 @@ def _tuning(a: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "persona_id": a["persona_id"],
         "persona_model": optional_enum(PersonaModel, a["persona_model"], "persona_model"),
-        "vocal_gender": optional_enum(VocalGender, a["vocal_gender"], "vocal_gender"),
-        "style_weight": unit_interval(a["style_weight"], "style_weight"),
-        "weirdness_constraint": unit_interval(a["weirdness_constraint"], "weirdness_constraint"),
-        "audio_weight": unit_interval(a["audio_weight"], "audio_weight"),
         "negative_tags": optional_text(a["negative_tags"], "negative_tags"),
+        **_weights(a),
     }
 
 

@@ -75,6 +75,8 @@ async def test_a_mistyped_or_missing_argument_is_a_type_error_and_nothing_is_sen
         await anyint_client.generate("x", model=Model.V5, instrumentl=True)  # type: ignore[call-arg]
     with pytest.raises(TypeError, match="missing 1 required keyword-only argument: 'model'"):
         await anyint_client.submit_extend("audio")  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="unexpected keyword argument 'style_wieght'"):
+        await anyint_client.submit_upload_cover("x.mp3", model="V5", style_wieght=1)  # type: ignore[call-arg]
     with pytest.raises(TypeError, match="positional"):
         await anyint_client.timestamped_lyrics("task")  # type: ignore[call-arg]
     assert not [r for r in anyint_gateway.requests if r.method == "POST"]

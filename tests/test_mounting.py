@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -159,3 +160,26 @@ async def test_the_aiohttp_example_app_makes_a_song(
     assert resp.status == 200
     assert len(answer["audio"]) == 2
     assert anyint_gateway.task(answer["task_id"]).request["prompt"] == "sea shanty"
+
+
+async def test_asgi_app_serves_a_local_upload_file_to_the_service(
+    anyint_gateway: FakeGateway, tmp_path: Path
+) -> None:
+    take = tmp_path / "take.wav"
+    take.write_bytes(b"RIFF" + bytes(range(256)) * 64)
+    fastapi_app = FastAPI()
+    server = _Uvicorn(fastapi_app)
+    async with _mounted_client(anyint_gateway, f"http://127.0.0.1:{server.port}") as client:
+        fastapi_app.mount("/anyint/callbacks", client.asgi_app())
+        async with server:
+            song = await client.add_instrumental(
+                take, title="Under", tags="strings", negative_tags="drums", timeout=20
+            )
+            url = anyint_gateway.task(song.task_id).request["uploadUrl"]
+            async with aiohttp.ClientSession() as session, session.get(url) as after:
+                assert after.status == 404  # withdrawn once the task ended
+    assert song.tracks
+    fetched = anyint_gateway.uploads
+    assert [u.status for u in fetched] == [200]
+    assert fetched[0].sha256 == hashlib.sha256(take.read_bytes()).hexdigest()
+    assert fetched[0].content_type in ("audio/wav", "audio/x-wav")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import ssl
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Self, TypeVar, overload
@@ -284,6 +284,29 @@ class AnyIntMusic:
         """
         self._parts.ensure_open()
         return await self._waits.recover(error, timeout)
+
+    def as_completed(
+        self, tasks: Iterable[Task[R]], *, timeout: float | None = None
+    ) -> AsyncIterator[Task[R]]:
+        """Each task as it ends, done or failed, in the order they end::
+
+            tasks = [await client.submit_generate(p, model="V5") for p in prompts]
+            async for task in client.as_completed(tasks, timeout=600):
+                try:
+                    song = await task  # at once: the task has ended
+                except TaskFailedError as exc:
+                    ...  # one failure does not stop the others
+
+        Args:
+            tasks: the handles to follow (from ``submit_*``, ``task()`` or ``pending()``).
+            timeout: seconds for all of them; default no limit beyond each task's own end.
+
+        Raises:
+            TaskTimeoutError: ``timeout`` ran out; ``.pending`` names the tasks still running
+                (they may still finish).
+        """
+        self._parts.ensure_open()
+        return self._waits.as_completed(tasks, timeout)
 
     async def pending(self) -> list[Task[Any]]:
         """Handles of every unfinished task this client (or its store) knows.

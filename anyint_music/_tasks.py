@@ -129,6 +129,11 @@ class _Woken(asyncio.Future[None]):
             self.set_result(None)
 
 
+def future_of(task: Task[Any]) -> asyncio.Future[Any]:
+    """The future behind a handle (its result or exception when the task ends)."""
+    return task._state.future
+
+
 class Task(Generic[R]):
     """A submitted task: its id, its stages as they arrive, and its final result.
 

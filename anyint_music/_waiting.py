@@ -4,7 +4,7 @@ and a waiting method's one deadline over its submit and its wait."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
 from . import _submitting as submitting
@@ -12,8 +12,8 @@ from . import _validate as check
 from ._kinds import KINDS
 from ._models import TaskKind
 from ._registry import TaskRegistry
-from ._tasks import Deadlines, Task, TaskState
-from .errors import InvalidRequestError, SubmitUncertainError
+from ._tasks import Deadlines, Task, TaskState, future_of
+from .errors import InvalidRequestError, SubmitUncertainError, TaskTimeoutError
 
 R = TypeVar("R")
 
@@ -71,6 +71,30 @@ class Waits:
             raise InvalidRequestError("this error did not come from this client's submit")
         state = await self._registry.claim(error.token, self._limit(timeout))
         return self.handle(state)
+
+    async def as_completed(
+        self, tasks: Iterable[Task[R]], timeout: float | None
+    ) -> AsyncIterator[Task[R]]:
+        """Each of ``tasks`` as it ends (done or failed), in the order they end; after
+        ``timeout`` seconds, ``TaskTimeoutError`` naming those still pending."""
+        limit = None if timeout is None else check.timeout(timeout)
+        loop = asyncio.get_running_loop()
+        at = None if limit is None else loop.time() + limit
+        # The tasks' own futures are awaited: no task of ours to start, none to cancel.
+        waiting: dict[asyncio.Future[Any], list[Task[R]]] = {}
+        for task in tasks:
+            waiting.setdefault(future_of(task), []).append(task)
+        order = {future: index for index, future in enumerate(waiting)}
+        while waiting:
+            left = None if at is None else max(at - loop.time(), 0.0)
+            done, _ = await asyncio.wait(waiting, timeout=left, return_when="FIRST_COMPLETED")
+            if not done:
+                assert limit is not None
+                ids = tuple(t.id for handles in waiting.values() for t in handles)
+                raise TaskTimeoutError(None, limit, pending=ids)
+            for future in sorted(done, key=order.__getitem__):
+                for task in waiting.pop(future):
+                    yield task
 
     async def pending(self) -> list[Task[Any]]:
         return [self.handle(state) for state in await self._registry.pending()]

@@ -244,13 +244,31 @@ class TaskTimeoutError(AnyIntError, TimeoutError):
     """No final result arrived within the timeout. The task may still finish.
 
     Attributes:
-        task_id: the task waited for (``None`` if it had no id yet).
+        task_id: the task waited for (``None`` if it had no id yet, or for several tasks).
         timeout: the seconds waited.
+        pending: for a wait on several tasks (``as_completed``), the ids still without a final
+            result.
     """
 
-    def __init__(self, task_id: str | None, timeout: float, *, sent: bool = True) -> None:
+    def __init__(
+        self,
+        task_id: str | None,
+        timeout: float,
+        *,
+        sent: bool = True,
+        pending: tuple[str, ...] = (),
+    ) -> None:
         self.task_id = task_id
         self.timeout = timeout
+        self.pending = pending
+        if pending:
+            shown = ", ".join(pending[:10]) + (", ..." if len(pending) > 10 else "")
+            super().__init__(
+                f"{len(pending)} task(s) have no final result after {timeout:g} s: {shown}; "
+                "they may still finish: wait again with client.task(task_id) or pass a larger "
+                "timeout"
+            )
+            return
         if not sent:
             super().__init__(
                 f"the time ran out ({timeout:g} s) before the submit could be sent (it waited "

@@ -5,23 +5,84 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
-from . import CoverResult, LyricsResult, MusicResult, TimestampedLyrics
+from . import CoverResult, LyricsResult, MusicResult, Task, TimestampedLyrics
 from . import _routes as routes
 from ._cli_output import CommandError, clock, json_text
 from ._cli_session import Session, folder, image_suffix, slug, track_json
 from ._download import safe_filename
 from ._settings import is_http_url
 
+R = TypeVar("R")
 
-def _prepare_out(args: argparse.Namespace) -> None:
-    # Before the task is paid for: an unusable --out should fail now, not after the wait.
+
+def prepare_out(args: argparse.Namespace) -> None:
+    """Check ``--out`` before the task is paid for: an unusable one fails now, not after the
+    wait."""
     if not args.no_download:
         try:
             folder(Path(args.out))
         except OSError as exc:
             raise CommandError(f"cannot use --out {args.out}: {exc.strerror or exc}", 2) from exc
+
+
+async def run_task(
+    session: Session,
+    args: argparse.Namespace,
+    route: routes.Route[..., R],
+    first_wait: str,
+    submitting: Callable[[], Awaitable[Task[R]]],
+) -> R:
+    """Check ``--out``, submit ``route``'s task, follow its stages and return its result."""
+    prepare_out(args)
+    task = await session.submit(submitting(), route.kind)
+    return await session.follow(task, first_wait)
+
+
+def saving_to(args: argparse.Namespace) -> str | None:
+    """The folder to save the result's files in; ``None`` with ``--no-download``."""
+    return None if args.no_download else str(args.out)
+
+
+def lyrics_or_prompt(args: argparse.Namespace) -> str | None:
+    """The lyrics: from ``--lyrics FILE`` when given, else ``--prompt``."""
+    text: str | None = args.lyrics_text if args.lyrics is not None else args.prompt
+    return text
+
+
+def song_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The arguments of generate's simple and custom modes (``generate``, ``upload-cover``),
+    from their options; the prompt aside."""
+    return {
+        "model": args.model,
+        "instrumental": args.instrumental,
+        "custom_mode": args.custom,
+        "style": args.style,
+        "title": args.title,
+        "persona_id": args.persona,
+        "negative_tags": args.negative_tags,
+        "vocal_gender": args.vocal_gender,
+    }
+
+
+def extension_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The arguments of an extension (``extend``, ``upload-extend``) from its options: new
+    parameters turn ``default_param_flag`` on, else the source's are inherited."""
+    prompt = lyrics_or_prompt(args)
+    return {
+        "model": args.model,
+        "default_param_flag": any(
+            v is not None for v in (args.continue_at, prompt, args.style, args.title)
+        ),
+        "continue_at": args.continue_at,
+        "prompt": prompt,
+        "style": args.style,
+        "title": args.title,
+        "persona_id": args.persona,
+    }
 
 
 def _download_dest(out: str, *, many: bool) -> Path:
@@ -41,49 +102,39 @@ def _output_file(path: Path, args: argparse.Namespace) -> Path:
 async def generate(session: Session, args: argparse.Namespace) -> None:
     """``generate``: make a song (two tracks), follow it, save it."""
     prompt = args.lyrics_text if args.lyrics is not None else " ".join(args.prompt) or None
-    _prepare_out(args)
-    task = await session.submit(
-        session.client.submit_generate(
-            prompt,
-            model=args.model,
-            instrumental=args.instrumental,
-            custom_mode=args.custom,
-            style=args.style,
-            title=args.title,
-            persona_id=args.persona,
-            negative_tags=args.negative_tags,
-            vocal_gender=args.vocal_gender,
-        ),
-        routes.GENERATE.kind,
+    await make_music(
+        session,
+        args,
+        routes.GENERATE,
+        "waiting for the music" if args.instrumental else "waiting for the lyrics",
+        lambda: session.client.submit_generate(prompt, **song_options(args)),
     )
-    first = "waiting for the music" if args.instrumental else "waiting for the lyrics"
-    result = await session.follow(task, first)
-    await _finish_music(session, result, args)
 
 
 async def extend(session: Session, args: argparse.Namespace) -> None:
     """``extend``: continue a track, follow it, save it."""
-    prompt = args.lyrics_text if args.lyrics is not None else args.prompt
-    _prepare_out(args)
-    custom = any(v is not None for v in (args.continue_at, prompt, args.style, args.title))
-    task = await session.submit(
-        session.client.submit_extend(
-            args.audio_id,
-            model=args.model,
-            default_param_flag=custom,
-            continue_at=args.continue_at,
-            prompt=prompt,
-            style=args.style,
-            title=args.title,
-            persona_id=args.persona,
-        ),
-        routes.EXTEND.kind,
+    await make_music(
+        session,
+        args,
+        routes.EXTEND,
+        "waiting for the extension",
+        lambda: session.client.submit_extend(args.audio_id, **extension_options(args)),
     )
-    result = await session.follow(task, "waiting for the extension")
-    await _finish_music(session, result, args)
 
 
-async def _finish_music(session: Session, result: MusicResult, args: argparse.Namespace) -> None:
+async def make_music(
+    session: Session,
+    args: argparse.Namespace,
+    route: routes.Route[..., MusicResult],
+    first_wait: str,
+    submitting: Callable[[], Awaitable[Task[MusicResult]]],
+) -> None:
+    """Submit and follow a task that makes songs, then save them as ``generate`` does."""
+    await finish_music(session, await run_task(session, args, route, first_wait, submitting), args)
+
+
+async def finish_music(session: Session, result: MusicResult, args: argparse.Namespace) -> None:
+    """Save (or with ``--no-download`` show) a music result's tracks, and report it done."""
     out = session.out
     if args.no_download:
         for track in result.tracks:
@@ -133,17 +184,19 @@ async def style(session: Session, args: argparse.Namespace) -> None:
 
 async def cover(session: Session, args: argparse.Namespace) -> None:
     """``cover``: make cover art for a finished music task and save the images."""
-    _prepare_out(args)
-    task = await session.submit(session.client.submit_cover(args.task_id), routes.COVER.kind)
-    result: CoverResult = await session.follow(task, "waiting for the cover art")
-    if args.no_download:
-        for url in result.images:
-            session.out.say(f"  {url}")
-    else:
-        where = folder(Path(args.out))
-        for number, url in enumerate(result.images, 1):
-            name = f"cover-{slug(args.task_id)[:8]}-{number}{image_suffix(url)}"
-            await session.download(url, where, f"cover {number}", "image", name=name)
+    result: CoverResult = await run_task(
+        session,
+        args,
+        routes.COVER,
+        "waiting for the cover art",
+        lambda: session.client.submit_cover(args.task_id),
+    )
+    task8 = slug(args.task_id)[:8]
+    files = [
+        (f"cover {n}", url, f"cover-{task8}-{n}{image_suffix(url)}")
+        for n, url in enumerate(result.images, 1)
+    ]
+    await session.save_urls(files, saving_to(args), "image")
     session.done("done", task_id=result.task_id, images=list(result.images))
 
 

@@ -7,7 +7,7 @@ import re
 import shlex
 import sys
 import unicodedata
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -23,6 +23,7 @@ from . import (
     Stage,
     Task,
     TaskEvent,
+    TaskKind,
     TaskTimeoutError,
     Track,
     _tags,
@@ -92,15 +93,22 @@ class Session:
     def remaining(self) -> float:
         return max(self.deadline - asyncio.get_running_loop().time(), 0.0)
 
-    async def submit(self, submitting: Awaitable[Task[R]], what: str | None) -> Task[R]:
-        """Submit within the deadline and report the task id."""
-        self.out.waiting(f"submitting {what}")
+    async def ask(self, asking: Awaitable[R], what: str) -> R:
+        """Wait for ``asking`` within the deadline, with a spinner saying ``what``."""
+        self.out.waiting(what)
         try:
             async with asyncio.timeout(self.remaining()):
-                task = await submitting
+                return await asking
+        except TaskTimeoutError:
+            raise
         except TimeoutError:
             raise TaskTimeoutError(None, self.timeout) from None
-        self.out.status(None)
+        finally:
+            self.out.status(None)
+
+    async def submit(self, submitting: Awaitable[Task[R]], what: str | None) -> Task[R]:
+        """Submit within the deadline and report the task id."""
+        task = await self.ask(submitting, f"submitting {what}")
         self.out.emit("submitted", f"submitted      task {task.id}", task_id=task.id, kind=what)
         return task
 
@@ -139,6 +147,11 @@ class Session:
             text = f"complete       {sum(v.ok for v in event.variants)} lyric variants"
         elif event.images:
             text = f"complete       {len(event.images)} images"
+        elif event.outputs:
+            fields["outputs"] = dict(event.outputs)
+            names = ", ".join(event.outputs)
+            many = f"{len(event.outputs)} stems: " if event.kind is TaskKind.STEMS else ""
+            text = f"complete       {many}{names}"
         else:
             text = "complete"
         self.out.emit("stage", text, **fields)
@@ -177,6 +190,19 @@ class Session:
             self.out.status(None)
         self._report("download", "saved", path, what, url=url)
         return path
+
+    async def save_urls(
+        self, files: Sequence[tuple[str, str, str]], out: str | None, what: str
+    ) -> None:
+        """Save each ``(label, url, name)`` as ``name`` in the folder ``out`` (``label`` says
+        which file it is, ``what`` its kind in events); with ``out=None``, show the URLs."""
+        if out is None:
+            for label, url, _ in files:
+                self.out.say(f"  {label:<14} {url}")
+            return
+        where = folder(Path(out))
+        for label, url, name in files:
+            await self.download(url, where, label, what, name=name)
 
     def write(self, path: Path, text: str, what: str) -> None:
         """Write a file made here (lyrics, timings) and report it."""

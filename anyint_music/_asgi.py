@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import AsyncGenerator, Awaitable, Callable, MutableMapping
 from contextlib import aclosing
@@ -10,7 +11,10 @@ from typing import Any
 from multidict import CIMultiDict
 
 from ._callbacks import CallbackHandler, encode_answer, read_capped
+from ._probe import Probes
 from ._uploads import Uploads
+
+log = logging.getLogger("anyint_music")
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -20,8 +24,9 @@ Send = Callable[[Message], Awaitable[None]]
 # Mounted at "/" the path is /anyint/callbacks/{token}; mounted at "/anyint/callbacks" it is
 # /{token}.
 _PATH = re.compile(r"(?:/anyint/callbacks)?/([A-Za-z0-9_-]+)")
-# The local files shared as upload_url (see _uploads), under the same prefix.
+# The local files shared as upload_url (see _uploads), and check_callbacks()'s probe.
 _FILE = re.compile(r"(?:/anyint/callbacks)?/files/([A-Za-z0-9_-]+)/([^/]+)")
+_PROBE = re.compile(r"(?:/anyint/callbacks)?/probe/([A-Za-z0-9_-]+)")
 
 
 class CallbackASGIApp:
@@ -44,9 +49,16 @@ class CallbackASGIApp:
     connections are left to your server.
     """
 
-    def __init__(self, handler: CallbackHandler, uploads: Uploads | None = None) -> None:
+    def __init__(
+        self,
+        handler: CallbackHandler,
+        uploads: Uploads | None = None,
+        probes: Probes | None = None,
+    ) -> None:
         self._handler = handler
         self._uploads = uploads if uploads is not None else Uploads()
+        self._probes = probes if probes is not None else Probes()
+        self._warned = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -62,8 +74,14 @@ class CallbackASGIApp:
         if shared is not None:
             await self._file(scope, send, shared.group(1), shared.group(2))
             return
+        probe = _PROBE.fullmatch(path)
+        if probe is not None and scope.get("method") == "GET":
+            answer = self._probes.arrived(probe.group(1))
+            await _respond(send, 404 if answer is None else 200, answer or b'"not found"')
+            return
         match = _PATH.fullmatch(path)
         if match is None:
+            self._unexpected(path, root)
             await _respond(send, 404, encode_answer("not found"))
             return
         if scope.get("method") != "POST":
@@ -81,6 +99,20 @@ class CallbackASGIApp:
                 raw = await read_capped(chunks, handler.max_body)
         status, answer = await handler.handle(match.group(1), raw, headers, address)
         await _respond(send, status, answer)
+
+    def _unexpected(self, path: str, root: str) -> None:
+        # Mounted under the wrong prefix, every callback is a silent 404: say so, once.
+        if self._warned:
+            return
+        self._warned = True
+        log.warning(
+            "the callback app got a request for %r (mounted at %r), which it does not serve: "
+            "it answers POST /anyint/callbacks/{token} when mounted at the root, or "
+            "POST /{token} when mounted at /anyint/callbacks; check the mount path and "
+            "public_url (client.check_callbacks() tests both)",
+            path,
+            root or "/",
+        )
 
     async def _file(self, scope: Scope, send: Send, secret: str, name: str) -> None:
         method = scope.get("method")

@@ -13,6 +13,7 @@ from typing import Any, Literal, Self, TypeVar, overload
 from aiohttp import web
 
 from . import _routes as routes
+from . import _validate as check
 from ._asgi import CallbackASGIApp
 from ._callbacks import DEFAULT_MAX_BODY
 from ._models import (
@@ -384,7 +385,22 @@ class AnyIntMusic:
         ``fastapi_app.mount("/anyint/callbacks", client.asgi_app())``; use it with
         ``AnyIntMusic(receiver=False, public_url=<your app's public base>)``.
         """
-        return CallbackASGIApp(self._callbacks, self._parts.uploads)
+        return CallbackASGIApp(self._callbacks, self._parts.uploads, self._parts.probes)
+
+    async def check_callbacks(self, *, timeout: float = 10.0) -> None:
+        """Prove that the service can reach this client's receiver: send a probe through
+        ``public_url`` to the receiver (embedded or mounted) and return when it arrives.
+
+        The probe resolves no task, and its one-time path means nothing to anyone else.
+
+        Raises:
+            CallbackUnreachableError: the probe did not arrive; the message says why (refused,
+                timed out, TLS, a 404 from an app that mounts the receiver elsewhere, an answer
+                from another program) and what to do.
+        """
+        self._parts.ensure_open()
+        assert self.public_url is not None
+        await self._parts.probes.check(self.public_url, check.timeout(timeout))
 
     def stats(self) -> ClientStats:
         """Counts of what this client has done since it opened, for metrics and health checks."""

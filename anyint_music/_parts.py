@@ -22,6 +22,7 @@ from ._http import Transport
 from ._kinds import KINDS, parse_record
 from ._models import ClientStats, TaskEvent, TaskKind
 from ._polling import Poller
+from ._probe import Probes
 from ._receiver import CallbackReceiver
 from ._registry import TaskRegistry
 from ._settings import Settings, is_loopback
@@ -74,6 +75,7 @@ class Parts:
         self.background = Background()
         self.downloads = Downloads()
         self.uploads = Uploads()
+        self.probes = Probes()
         # Tasks of other processes can only be polled, so re-attaching polls even when off.
         self.poller = Poller(
             self.registry,
@@ -100,6 +102,7 @@ class Parts:
             max_connections=s.callback_max_connections,
             read_timeout=s.callback_read_timeout,
             uploads=self.uploads,
+            probes=self.probes,
         )
         self.waits = Waits(self.registry, timeout=s.timeout)
         self.submitter = Submitter(

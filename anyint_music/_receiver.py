@@ -20,6 +20,7 @@ from aiohttp import web
 from aiohttp.web_protocol import RequestHandler, RequestPayloadError
 
 from ._callbacks import CALLBACK_PREFIX, CallbackHandler, encode_answer, read_capped
+from ._probe import PROBE_PREFIX, Probes
 from ._uploads import FILES_PREFIX, Uploads
 from .errors import ConfigurationError
 
@@ -158,6 +159,7 @@ class CallbackReceiver:
         max_connections: int | None = None,
         read_timeout: float = DEFAULT_READ_TIMEOUT,
         uploads: Uploads | None = None,
+        probes: Probes | None = None,
     ) -> None:
         if max_connections is not None and max_connections < 1:
             raise ConfigurationError("max_connections must be at least 1")
@@ -171,6 +173,7 @@ class CallbackReceiver:
         self._max_connections = max_connections
         self._read_timeout = read_timeout
         self._uploads = uploads if uploads is not None else Uploads()
+        self._probes = probes if probes is not None else Probes()
         self._runner: web.AppRunner | None = None
         self._listener: asyncio.Server | None = None
         self._cap: _ConnectionCap | None = None
@@ -181,6 +184,7 @@ class CallbackReceiver:
         return [
             web.post(CALLBACK_PREFIX + "{token}", self._handle),
             web.get(FILES_PREFIX + "{secret}/{name}", self._file),
+            web.get(PROBE_PREFIX + "{secret}", self._probe),
         ]
 
     def app(self) -> web.Application:
@@ -281,6 +285,13 @@ class CallbackReceiver:
             if cap is not None:
                 cap.answered(request.protocol)
         return _json(status, answer)
+
+    async def _probe(self, request: web.Request) -> web.Response:
+        """``check_callbacks()``'s probe: proof for one of ours, a plain 404 for any other."""
+        answer = self._probes.arrived(request.match_info["secret"])
+        if answer is None:
+            return _json(404, encode_answer("not found"))
+        return _json(200, answer)
 
     async def _file(self, request: web.Request) -> web.StreamResponse:
         """A local file shared as a task's ``upload_url`` (see ``_uploads``)."""

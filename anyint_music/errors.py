@@ -20,6 +20,7 @@ The tree::
     ├── SubmitUncertainError (.route, .token)  -- a submit may have created a task; not re-sent
     ├── StoreError                            -- the task store is unavailable; nothing was sent
     ├── DownloadError (.url)                  -- a result file could not be saved
+    ├── CallbackUnreachableError (.url)       -- check_callbacks(): the receiver was not reached
     ├── TaskFailedError (.task_id, .code, .message) -- the service reported the task failed
     ├── TaskTimeoutError (also TimeoutError)  -- no final result within the timeout
     └── ReceiverClosedError                   -- the client closed while a wait was pending
@@ -35,6 +36,7 @@ __all__ = [
     "AnyIntError",
     "AuthenticationError",
     "BadRequestError",
+    "CallbackUnreachableError",
     "ClientClosedError",
     "ClientStateError",
     "ConfigurationError",
@@ -205,6 +207,19 @@ class DownloadError(AnyIntError):
             f"could not download {url}: {reason}. Result URLs expire after about two weeks; "
             "if it is older, generate it again"
         )
+
+
+class CallbackUnreachableError(AnyIntError):
+    """A probe through ``public_url`` did not reach this client's receiver; the message names
+    the cause and the fix.
+
+    Attributes:
+        url: the probe's address (its secret left out).
+    """
+
+    def __init__(self, url: str, message: str) -> None:
+        self.url = url
+        super().__init__(message)
 
 
 class TaskFailedError(AnyIntError):

@@ -362,16 +362,25 @@ async def test_with_every_callback_lost_polling_brings_the_result(
         assert made.status == "complete" or made.result
 
 
-@pytest.mark.parametrize("route", list(EXPORTS))
-async def test_another_client_re_attaches_to_an_export_by_id(
-    anyint_gateway: FakeGateway, anyint_client: AnyIntMusic, song: MusicResult, route: str
+@pytest.mark.parametrize("route", [*MUSIC_ROUTES, *EXPORTS])
+async def test_another_client_re_attaches_by_id(
+    anyint_gateway: FakeGateway,
+    anyint_client: AnyIntMusic,
+    song: MusicResult,
+    files: str,
+    route: str,
 ) -> None:
-    task = await EXPORTS[route](anyint_client, song)
+    submit = MUSIC_ROUTES.get(route)
+    task = await (
+        submit(anyint_client, f"{files}/take.mp3", song)
+        if submit
+        else EXPORTS[route](anyint_client, song)
+    )
     result = await task
     async with AnyIntMusic(
         api_key=anyint_gateway.api_key, base_url=anyint_gateway.url, timeout=20
     ) as other:
-        again = await other.task(task.id, kind=KINDS[route])
+        again = await other.task(task.id, kind=KINDS.get(route, "music"))
     assert again == result
 
 

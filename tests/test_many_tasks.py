@@ -87,7 +87,9 @@ async def test_closing_the_client_ends_the_iteration(anyint_gateway: FakeGateway
     assert len(seen) == 3
 
 
-async def test_a_bad_timeout_is_refused_before_anything_is_waited_for(anyint_client: AnyIntMusic) -> None:
+async def test_a_bad_timeout_is_refused_before_anything_is_waited_for(
+    anyint_client: AnyIntMusic,
+) -> None:
     task = await anyint_client.submit_lyrics("x")
     iterator = anyint_client.as_completed([task], timeout=-1)
     with pytest.raises(ValueError, match="timeout"):

@@ -8,14 +8,17 @@ own error (a 400 for a callback, ``MalformedResponseError`` for a gateway answer
 
 from __future__ import annotations
 
+import enum
 import functools
 import math
+import operator
 import typing
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import attrs
 import cattrs
+import cattrs.cols
 from cattrs.gen import make_dict_unstructure_fn, override
 
 from ._models import (
@@ -72,6 +75,61 @@ def _structure_str(value: Any, _: Any) -> str:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
     raise TypeError(f"expected a string, got {type(value).__name__}")
+
+
+def _structure_int(value: Any, _: Any) -> int:
+    # int() alone would take True as 1 and cut 2.7 to 2; a count or a code is a whole number.
+    if isinstance(value, bool):
+        raise TypeError(f"expected a whole number, got {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            pass
+    raise TypeError(f"expected a whole number, got {value!r:.40}")
+
+
+# ``member._value_``: the plain value, without the cost of the ``value`` property (it runs for
+# every event a store writes).
+_enum_value: Callable[[enum.Enum], Any] = operator.attrgetter("_value_")
+
+
+def _is_tuple_of(kind: Any) -> bool:
+    args = typing.get_args(kind)
+    return typing.get_origin(kind) is tuple and len(args) == 2 and args[1] is Ellipsis
+
+
+def _is_mapping(kind: Any) -> bool:
+    return typing.get_origin(kind) in (Mapping, dict)
+
+
+def _guarded(
+    make: Callable[[Any, cattrs.Converter], Callable[[Any, Any], Any]],
+    accepts: type | tuple[type, ...],
+    expected: str,
+) -> Callable[[Any, cattrs.Converter], Callable[[Any, Any], Any]]:
+    """A hook factory like cattrs' ``make`` that first refuses values of the wrong shape.
+
+    cattrs turns any iterable into a tuple (a string into its characters) and fails on a
+    non-mapping with an ``AttributeError`` about ``items``; a malformed body should say what
+    it expected instead.
+    """
+
+    def factory(kind: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
+        inner = make(kind, conv)
+
+        def hook(value: Any, kind: Any) -> Any:
+            if not isinstance(value, accepts):
+                raise TypeError(f"expected {expected}, got {type(value).__name__}")
+            return inner(value, kind)
+
+        return hook
+
+    return factory
 
 
 def _structure_bool(value: Any, _: Any) -> bool:
@@ -152,9 +210,19 @@ def configure_converter(conv: cattrs.Converter) -> cattrs.Converter:
     conv.register_structure_hook(float, _structure_float)
     conv.register_structure_hook(str, _structure_str)
     conv.register_structure_hook(bool, _structure_bool)
-    # StrEnums are str subclasses: without this the str hook above would claim them.
+    conv.register_structure_hook(int, _structure_int)
+    conv.register_structure_hook_factory(
+        _is_tuple_of,
+        _guarded(cattrs.cols.homogenous_tuple_structure_factory, (list, tuple), "a list"),
+    )
+    conv.register_structure_hook_factory(
+        _is_mapping, _guarded(cattrs.cols.mapping_structure_factory, Mapping, "an object")
+    )
+    # StrEnums are str subclasses: without this the str hook above would claim them. They go
+    # out as their plain string values (the same JSON text, but ``type(v) is str``).
     for enum_cls in (Model, PersonaModel, Stage, StemType, TaskKind, VocalGender):
         conv.register_structure_hook(enum_cls, lambda v, cls: cls(v))
+        conv.register_unstructure_hook(enum_cls, _enum_value)
     lenient: tuple[type, ...] = (Track, LyricVariant, AlignedWord, TimestampedLyrics, StyleResult)
     for cls in lenient:
         conv.register_structure_hook(cls, _lenient_hook(conv, cls))
@@ -188,6 +256,23 @@ def unstructure(value: Any) -> Any:
     return _converter.unstructure(value)
 
 
+def to_dict(value: Any) -> dict[str, Any]:
+    """A result or event as JSON-ready built-ins (``to_dict`` of the models): snake_case keys,
+    enums as their values, tuples as lists, ``extra`` kept. The stores write the same form."""
+    data: dict[str, Any] = _converter.unstructure(value)
+    return data
+
+
+def from_dict(data: Any, cls: type[T]) -> T:
+    """``cls`` read back from ``to_dict``'s output (or the wire's spelling), or
+    :class:`WireFormatError` naming the class and the field that did not fit."""
+    if data.__class__ is not dict and not isinstance(data, Mapping):
+        raise WireFormatError(
+            f"not a valid {cls.__name__}: expected a mapping, got {type(data).__name__}"
+        )
+    return structure(data, cls)
+
+
 def structure(data: Any, cls: type[T]) -> T:
     """``data`` as ``cls``, or :class:`WireFormatError` saying what did not fit."""
     try:
@@ -199,11 +284,16 @@ def structure(data: Any, cls: type[T]) -> T:
 def _describe(exc: Exception, cls: type) -> str:
     if isinstance(exc, cattrs.BaseValidationError):
         details = "; ".join(
-            f"{'.'.join(str(p) for p in path) or '<root>'}: {err}"
+            f"{'.'.join(str(p) for p in path) or '<root>'}: {_reason(err)}"
             for err, path in _flatten(exc, ())
         )
         return f"not a valid {cls.__name__}: {details}"
     return f"not a valid {cls.__name__}: {exc}"
+
+
+def _reason(exc: BaseException) -> str:
+    # cattrs reports a required field that is absent as the bare KeyError of its name.
+    return "missing" if type(exc) is KeyError else str(exc)
 
 
 def _flatten(

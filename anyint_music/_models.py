@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Self
 
 import attrs
 
@@ -217,8 +217,36 @@ class StyleRequest(Request):
 # --- results ---
 
 
+class _AsData:
+    """``to_dict``/``from_dict`` for the result and event classes (one place, via ``_convert``).
+
+    It has no slots of its own, so the attrs classes built on it stay without a ``__dict__``.
+    """
+
+    __slots__ = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """This value as JSON-ready built-ins, for ``json.dumps``, a web framework or a database.
+
+        Keys are the snake_case field names, enums their string values, tuples lists, nested
+        results dicts; ``extra`` (wire keys this version does not know) is kept as received.
+        ``from_dict`` reads it back.
+        """
+        from ._convert import to_dict
+
+        return to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """The value ``data`` describes: the output of ``to_dict``, or the service's own
+        spelling of it. Raises ``ValueError`` naming the class and field that did not fit."""
+        from ._convert import from_dict
+
+        return from_dict(data, cls)
+
+
 @attrs.frozen
-class Track:
+class Track(_AsData):
     """One generated song.
 
     Attributes:
@@ -249,7 +277,7 @@ class Track:
 
 
 @attrs.frozen
-class MusicResult:
+class MusicResult(_AsData):
     """The finished result of ``generate`` or ``extend``: usually two tracks."""
 
     task_id: str
@@ -257,7 +285,7 @@ class MusicResult:
 
 
 @attrs.frozen
-class LyricVariant:
+class LyricVariant(_AsData):
     """One lyrics proposal. ``status`` is ``"complete"`` or ``"failed"``."""
 
     text: str = ""
@@ -273,7 +301,7 @@ class LyricVariant:
 
 
 @attrs.frozen
-class LyricsResult:
+class LyricsResult(_AsData):
     """The finished result of ``generate_lyrics``: several variants to choose from."""
 
     task_id: str
@@ -281,7 +309,7 @@ class LyricsResult:
 
 
 @attrs.frozen
-class CoverResult:
+class CoverResult(_AsData):
     """The finished result of ``generate_cover``: image URLs (kept upstream ~14 days)."""
 
     task_id: str
@@ -289,7 +317,7 @@ class CoverResult:
 
 
 @attrs.frozen
-class StemsResult:
+class StemsResult(_AsData):
     """The finished result of ``vocal_removal`` or ``split_stem``: a URL per stem.
 
     Attributes:
@@ -307,7 +335,7 @@ class StemsResult:
 
 
 @attrs.frozen
-class WavResult:
+class WavResult(_AsData):
     """The finished result of ``wav_generate``: the track as a WAV file."""
 
     task_id: str
@@ -315,7 +343,7 @@ class WavResult:
 
 
 @attrs.frozen
-class VideoResult:
+class VideoResult(_AsData):
     """The finished result of ``mp4_generate``: a music video (MP4) of the track."""
 
     task_id: str
@@ -323,7 +351,7 @@ class VideoResult:
 
 
 @attrs.frozen
-class Persona:
+class Persona(_AsData):
     """A reusable voice identity, from ``generate_persona``: pass ``persona_id`` to
     ``generate`` (custom mode), ``extend`` or the upload routes."""
 
@@ -333,7 +361,7 @@ class Persona:
 
 
 @attrs.frozen
-class AlignedWord:
+class AlignedWord(_AsData):
     """A word (or phrase) of the lyrics with its place in the audio, in seconds.
 
     ``word`` is raw: it may start with a section marker and newline (``"[Verse]\\nFirst"``) and
@@ -349,7 +377,7 @@ class AlignedWord:
 
 
 @attrs.frozen
-class TimestampedLyrics:
+class TimestampedLyrics(_AsData):
     """Word timings of a track, for karaoke displays and subtitle files.
 
     Attributes:
@@ -383,7 +411,7 @@ class TimestampedLyrics:
 
 
 @attrs.frozen
-class StyleResult:
+class StyleResult(_AsData):
     """The answer of ``style_generate``.
 
     Attributes:
@@ -401,7 +429,7 @@ class StyleResult:
 
 
 @attrs.frozen
-class TaskEvent:
+class TaskEvent(_AsData):
     """One stage of a task as reported by the service.
 
     Attributes:
@@ -435,7 +463,7 @@ class TaskEvent:
 
 
 @attrs.frozen
-class ClientStats:
+class ClientStats(_AsData):
     """What a client has done since it opened (see ``AnyIntMusic.stats()``).
 
     Attributes:

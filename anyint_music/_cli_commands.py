@@ -1,5 +1,6 @@
 """The command line's commands, on the public API and the routes table: make things, follow
-them, save them."""
+them, save them (``_cli_finish``). ``--from FILE`` runs many at once (``_cli_batch``); ``wait``
+and ``status`` pick a task up again by id (``_cli_resume``)."""
 
 from __future__ import annotations
 
@@ -11,22 +12,19 @@ from typing import Any, TypeVar
 
 from . import CoverResult, LyricsResult, MusicResult, Task, TimestampedLyrics
 from . import _routes as routes
-from ._cli_output import CommandError, clock, json_text
-from ._cli_session import Session, folder, image_suffix, slug, track_json
+from ._cli_batch import EACH, Job, run_batch
+from ._cli_board import Row
+from ._cli_finish import finish_cover, finish_lyrics, finish_music, prepare_out
+from ._cli_output import CommandError, json_text
+from ._cli_resume import status, wait
+from ._cli_session import Session, folder, slug
+from ._cli_stop import resumable
 from ._download import safe_filename
 from ._settings import is_http_url
 
 R = TypeVar("R")
-
-
-def prepare_out(args: argparse.Namespace) -> None:
-    """Check ``--out`` before the task is paid for: an unusable one fails now, not after the
-    wait."""
-    if not args.no_download:
-        try:
-            folder(Path(args.out))
-        except OSError as exc:
-            raise CommandError(f"cannot use --out {args.out}: {exc.strerror or exc}", 2) from exc
+# `wait` and `status` are commands of this module, by the name the command line dispatches on.
+__all__ = ["status", "wait"]
 
 
 async def run_task(
@@ -40,11 +38,6 @@ async def run_task(
     prepare_out(args)
     task = await session.submit(submitting(), route.kind)
     return await session.follow(task, first_wait)
-
-
-def saving_to(args: argparse.Namespace) -> str | None:
-    """The folder to save the result's files in; ``None`` with ``--no-download``."""
-    return None if args.no_download else str(args.out)
 
 
 def lyrics_or_prompt(args: argparse.Namespace) -> str | None:
@@ -99,18 +92,57 @@ def _output_file(path: Path, args: argparse.Namespace) -> Path:
     return path
 
 
+@resumable
 async def generate(session: Session, args: argparse.Namespace) -> None:
-    """``generate``: make a song (two tracks), follow it, save it."""
+    """``generate``: make a song (two tracks), follow it, save it; ``--from``: one a line."""
+    first_wait = "waiting for the music" if args.instrumental else "waiting for the lyrics"
+    if args.from_list is not None:
+        await make_many(
+            session,
+            args,
+            routes.GENERATE,
+            lambda each, prompt: each.client.submit_generate(prompt, **song_options(args)),
+            first_wait,
+            finish_music,
+        )
+        return
     prompt = args.lyrics_text if args.lyrics is not None else " ".join(args.prompt) or None
     await make_music(
         session,
         args,
         routes.GENERATE,
-        "waiting for the music" if args.instrumental else "waiting for the lyrics",
+        first_wait,
         lambda: session.client.submit_generate(prompt, **song_options(args)),
     )
 
 
+async def make_many(
+    session: Session,
+    args: argparse.Namespace,
+    route: routes.Route[..., Any],
+    submitting: Callable[[Session, str], Awaitable[Task[Any]]],
+    first_wait: str,
+    finish: Callable[[Session, Any, argparse.Namespace], Awaitable[None]],
+) -> None:
+    """``--from FILE``: a task for each line (``args.listed``), ``-j`` at once, each submitted
+    with ``submitting(session, line)`` and saved with ``finish`` as the single command does."""
+    prepare_out(args)
+
+    def start(text: str) -> Callable[[Session], Awaitable[Task[Any]]]:
+        async def submit(each: Session) -> Task[Any]:
+            return await each.submit(submitting(each, text), route.kind)
+
+        return submit
+
+    field = EACH[args.command]
+    jobs = [
+        Job(Row(number, text, field), start(text), first_wait, finish)
+        for number, text in args.listed
+    ]
+    await run_batch(session, args, jobs, concurrency=args.jobs)
+
+
+@resumable
 async def extend(session: Session, args: argparse.Namespace) -> None:
     """``extend``: continue a track, follow it, save it."""
     await make_music(
@@ -133,44 +165,25 @@ async def make_music(
     await finish_music(session, await run_task(session, args, route, first_wait, submitting), args)
 
 
-async def finish_music(session: Session, result: MusicResult, args: argparse.Namespace) -> None:
-    """Save (or with ``--no-download`` show) a music result's tracks, and report it done."""
-    out = session.out
-    if args.no_download:
-        for track in result.tracks:
-            out.say(f'  "{track.title}"  {clock(track.duration)}  id {track.id}')
-            out.say(f"    audio  {track.audio_url}")
-            out.say(f"    art    {track.image_url}")
-    else:
-        await session.save_tracks(result, Path(args.out), lrc=args.lrc)
-    where = "" if args.no_download else f" in {args.out}"
-    session.done(
-        f"done           {len(result.tracks)} tracks{where}",
-        task_id=result.task_id,
-        tracks=[track_json(t) for t in result.tracks],
-    )
-
-
+@resumable
 async def lyrics(session: Session, args: argparse.Namespace) -> None:
-    """``lyrics``: write lyrics (several variants) and show or save them."""
+    """``lyrics``: write lyrics (several variants) and show or save them; ``--from``: one
+    prompt a line."""
+    if args.from_list is not None:
+        await make_many(
+            session,
+            args,
+            routes.LYRICS,
+            lambda each, prompt: each.client.submit_lyrics(prompt),
+            "waiting for the lyrics",
+            finish_lyrics,
+        )
+        return
     task = await session.submit(
         session.client.submit_lyrics(" ".join(args.prompt)), routes.LYRICS.kind
     )
     result: LyricsResult = await session.follow(task, "waiting for the lyrics")
-    usable = [v for v in result.variants if v.ok]
-    for number, variant in enumerate(usable, 1):
-        session.out.say()
-        session.out.say(f"--- {number}. {variant.title or 'Untitled'} ---")
-        session.out.say(variant.text, lines=True)
-        if args.out:
-            name = safe_filename(f"{slug(variant.title, 'lyrics')}-{number}.txt")
-            session.write(folder(Path(args.out)) / name, variant.text + "\n", "lyrics")
-    session.out.say()
-    session.done(
-        "done",
-        task_id=result.task_id,
-        variants=[{"title": v.title, "text": v.text} for v in usable],
-    )
+    await finish_lyrics(session, result, args)
 
 
 async def style(session: Session, args: argparse.Namespace) -> None:
@@ -182,6 +195,7 @@ async def style(session: Session, args: argparse.Namespace) -> None:
     session.done("done", text=result.text)
 
 
+@resumable
 async def cover(session: Session, args: argparse.Namespace) -> None:
     """``cover``: make cover art for a finished music task and save the images."""
     result: CoverResult = await run_task(
@@ -191,13 +205,7 @@ async def cover(session: Session, args: argparse.Namespace) -> None:
         "waiting for the cover art",
         lambda: session.client.submit_cover(args.task_id),
     )
-    task8 = slug(args.task_id)[:8]
-    files = [
-        (f"cover {n}", url, f"cover-{task8}-{n}{image_suffix(url)}")
-        for n, url in enumerate(result.images, 1)
-    ]
-    await session.save_urls(files, saving_to(args), "image")
-    session.done("done", task_id=result.task_id, images=list(result.images))
+    await finish_cover(session, result, args, song=args.task_id)
 
 
 async def download(session: Session, args: argparse.Namespace) -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 from . import Model, VocalGender
 from . import _routes as routes
+from ._settings import is_http_url
 
 # Makes one command: its name, its help, the route it calls (if any).
 Command = Callable[[str, str, "routes.Route[..., Any] | None"], argparse.ArgumentParser]
@@ -33,55 +34,143 @@ positive = _seconds(allow_zero=False)
 not_negative = _seconds(allow_zero=True)
 
 
-def byte_count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number of bytes: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
-    return value
+def http_url(text: str) -> str:
+    """An argparse type: an http(s) URL with a host (a trailing ``/`` dropped)."""
+    if not is_http_url(text):
+        raise argparse.ArgumentTypeError(f"not an http(s) URL with a host: {text!r}")
+    return text.rstrip("/")
+
+
+def whole_number(
+    lowest: int, highest: int | None = None, *, what: str = "a whole number"
+) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``lowest`` to ``highest`` (or more, with none);
+    ``what`` names it in the message for a value that is not one."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
+        if value < lowest or (highest is not None and value > highest):
+            rule = f"at least {lowest}" if highest is None else f"{lowest}..{highest}"
+            raise argparse.ArgumentTypeError(f"must be {rule}, got {text}")
+        return value
+
+    return parse
+
+
+byte_count = whole_number(1, what="a whole number of bytes")
+port = whole_number(0, 65535, what="a port number")
+
+
+# The options of every command: (flag, add_argument's arguments, its default). They are on the
+# main parser and on each command, so they work before or after the command name; on commands
+# they default to SUPPRESS so they never undo the former.
+_COMMON: tuple[tuple[str, dict[str, Any], object], ...] = (
+    (
+        "--simulate",
+        {"action": "store_true", "help": "run against a built-in simulator (no API key, no cost)"},
+        False,
+    ),
+    (
+        "--json",
+        {
+            "action": "store_true",
+            "help": "JSON lines on stdout (the default when stdout is not a terminal; errors "
+            "are JSON events only with --json)",
+        },
+        False,
+    ),
+    (
+        "--timeout",
+        {
+            "type": positive,
+            "metavar": "SECONDS",
+            "help": "wait at most this long for the result (default 900)",
+        },
+        None,
+    ),
+    (
+        "--stage-delay",
+        {
+            "type": not_negative,
+            "metavar": "SECONDS",
+            "help": "with --simulate: seconds between the simulator's stages (default 0.5)",
+        },
+        0.5,
+    ),
+    ("--debug", {"action": "store_true", "help": "show tracebacks and the SDK's log"}, False),
+)
+
+_RECEIVER: tuple[tuple[str, dict[str, Any], object], ...] = (
+    (
+        "--public-url",
+        {
+            "type": http_url,
+            "metavar": "URL",
+            "help": "the address at which the service reaches this command's callback receiver, "
+            "e.g. a tunnel to --callback-port (default $ANYINT_PUBLIC_URL; without one, results "
+            "from a remote gateway come by polling, more slowly)",
+        },
+        None,
+    ),
+    (
+        "--callback-host",
+        {
+            "metavar": "HOST",
+            "help": "the address the receiver binds (default $ANYINT_CALLBACK_HOST, else "
+            "127.0.0.1)",
+        },
+        None,
+    ),
+    (
+        "--callback-port",
+        {
+            "type": port,
+            "metavar": "PORT",
+            "help": "the receiver's port, for a tunnel to forward to (default "
+            "$ANYINT_CALLBACK_PORT, else any free port)",
+        },
+        None,
+    ),
+)
 
 
 def add_common(parser: argparse.ArgumentParser, *, top: bool) -> None:
-    # The same options on the main parser and on each command, so they work before or after
-    # the command name; on commands they default to SUPPRESS so they never undo the former.
-    def default(value: object) -> object:
-        return value if top else argparse.SUPPRESS
+    """The options every command takes, on the main parser (``top``) or a command's."""
+    for title, options in (("common options", _COMMON), ("callback receiver", _RECEIVER)):
+        group = parser.add_argument_group(title)
+        for flag, spec, default in options:
+            group.add_argument(flag, default=default if top else argparse.SUPPRESS, **spec)
 
-    group = parser.add_argument_group("common options")
-    group.add_argument(
-        "--simulate",
-        action="store_true",
-        default=default(False),
-        help="run against a built-in simulator (no API key, no cost)",
-    )
-    group.add_argument(
-        "--json",
-        action="store_true",
-        default=default(False),
-        help="JSON lines on stdout (the default when stdout is not a terminal)",
-    )
-    group.add_argument(
-        "--timeout",
-        type=positive,
-        metavar="SECONDS",
-        default=default(None),
-        help="wait at most this long for the result (default 900)",
-    )
-    group.add_argument(
-        "--stage-delay",
-        type=not_negative,
-        metavar="SECONDS",
-        default=default(0.5),
-        help="with --simulate: seconds between the simulator's stages (default 0.5)",
-    )
-    group.add_argument(
-        "--debug",
-        action="store_true",
-        default=default(False),
-        help="show tracebacks and the SDK's log",
-    )
+
+class UsageError(Exception):
+    """A usage error found by ``parser`` (a command's own, or the main one): main() prints that
+    parser's usage and the message, and exits 2."""
+
+    def __init__(self, parser: argparse.ArgumentParser, message: str) -> None:
+        super().__init__(message)
+        self.parser = parser
+        self.message = message
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are raised as :class:`UsageError` instead of exiting,
+    so that the command line can end them with a JSON event under ``--json``. Its commands'
+    parsers are of this class too (argparse makes them of the main parser's class)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(self, message)
+
+
+def command_parser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    """The parser of the command ``name`` (to show its usage, not the main one's)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and name in action.choices:
+            found: argparse.ArgumentParser = action.choices[name]
+            return found
+    return parser
 
 
 def add_model(

@@ -20,7 +20,10 @@ import shutil
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TextIO
+
+from ._download import FileProgress
 
 _SPINNER_UNICODE = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 _SPINNER_ASCII = "|/-\\"
@@ -68,12 +71,22 @@ class CommandError(Exception):
 
 
 def human_bytes(count: float) -> str:
-    """``1536`` -> ``"1.5 KB"``."""
-    for unit in ("B", "KB", "MB"):
-        if count < 1024 or unit == "MB":
+    """A size in binary units, labelled as such: ``1536`` -> ``"1.5 KiB"`` (1 KiB = 1024 B)."""
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if count < 1024 or unit == "GiB":
             return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
         count /= 1024
     raise AssertionError("unreachable")
+
+
+def _fit(name: str, room: int, ellipsis: str) -> str:
+    """``name`` in at most ``room`` characters (at least 8), its middle elided: the start and
+    the extension say which file it is."""
+    room = max(room, 8)
+    if len(name) <= room:
+        return name
+    tail = (room - len(ellipsis)) // 3
+    return f"{name[: room - len(ellipsis) - tail]}{ellipsis}{name[-tail:]}"
 
 
 def clock(seconds: float | None) -> str:
@@ -89,19 +102,31 @@ class Output:
 
     Args:
         json_lines: write one JSON object per event instead of the terminal display.
+        json_asked: JSON lines were asked for (``--json``), not implied by stdout being a file
+            or a pipe: only then does a failed command end with a JSON error event on stdout.
+            Default: ``json_lines``.
+        document: stdout carries a document (``timestamps > song.srt``): notes go to stderr.
         out: where events go (stdout).
         err: where error lines and notes go on a terminal (stderr).
     """
 
     def __init__(
-        self, *, json_lines: bool, out: TextIO | None = None, err: TextIO | None = None
+        self,
+        *,
+        json_lines: bool,
+        json_asked: bool | None = None,
+        document: bool = False,
+        out: TextIO | None = None,
+        err: TextIO | None = None,
     ) -> None:
         self.json_lines = json_lines
+        self.json_asked = json_lines if json_asked is None else json_asked
+        self.document = document
         self._out = out or sys.stdout
         self._err = err or sys.stderr
         self._start = time.monotonic()
         encoding = (getattr(self._out, "encoding", None) or "").lower().replace("-", "")
-        self._unicode = encoding == "utf8"
+        self.unicode = encoding == "utf8"
         self._status: Callable[[], str] | None = None
         self._drawn = False
         self._frame = 0
@@ -141,15 +166,18 @@ class Output:
         self._out.flush()
 
     def notice(self, message: str) -> None:
-        """Something the user should know that is not an error (a missing extra, a warning)."""
-        if self.json_lines:
+        """Something the user should know that is not an error (a missing extra, a warning):
+        a JSON event, or a line on stderr (on a terminal, or when stdout is a document)."""
+        if self.json_lines and not self.document:
             self.emit("notice", message=message)
         else:
             self._line(f"note: {visible(message)}", stream=self._err)
 
     def error(self, kind: str, message: str, exit_code: int) -> None:
-        """The one line a failed command ends with (stderr), plus its JSON event."""
-        if self.json_lines:
+        """The one line a failed command ends with, on stderr; under ``--json`` also its JSON
+        event on stdout. Without ``--json`` nothing of it goes to stdout, which may be a file
+        the user is making (``timestamps ... > song.srt``)."""
+        if self.json_lines and self.json_asked:
             self.emit("error", type=kind, message=message, exit=exit_code)
         self._line(f"error: {visible(message)}", stream=self._err)
 
@@ -164,7 +192,7 @@ class Output:
 
     def waiting(self, what: str) -> None:
         """Show a spinner with the elapsed time while waiting for ``what``."""
-        self.status(lambda: f"{self._spin()} {what}  {self.elapsed:.1f}s")
+        self.status(lambda: f"{self.spin()} {what}  {self.elapsed:.1f}s")
 
     def status(self, render: Callable[[], str] | None) -> None:
         """Set (or with ``None`` clear) the live line; ``render`` is called at every redraw."""
@@ -174,36 +202,23 @@ class Output:
         self._status = render
         self._draw()
 
-    def progress(self, label: str) -> Callable[[int, int | None], None]:
-        """A download progress callback drawing ``label`` with a bar, percentage and sizes."""
-        seen: list[int | None] = [0, None]
+    def progress(self, label: str) -> FileProgress:
+        """A download progress callback drawing ``label``, the file's name (once the download
+        names it), a bar, the percentage and the sizes."""
+        bar = _Bar(self, label)
+        self.status(bar.render)
+        return bar
 
-        def render() -> str:
-            done, total = seen[0] or 0, seen[1]
-            if total:
-                width = 24
-                filled = min(width, done * width // total)
-                full, empty = ("█", "░") if self._unicode else ("#", "-")
-                bar = full * filled + empty * (width - filled)
-                return (
-                    f"{label}  [{bar}] {done * 100 // total:3d}%  "
-                    f"{human_bytes(done)} / {human_bytes(total)}"
-                )
-            return f"{self._spin()} {label}  {human_bytes(done)}"
-
-        def update(done: int, total: int | None) -> None:
-            seen[0], seen[1] = done, total
-            now = time.monotonic()
-            if now - self._last_draw >= 0.05 or (total is not None and done >= total):
-                self._erase()
-                self._draw()
-
-        self.status(render)
-        return update
-
-    def _spin(self) -> str:
-        frames = _SPINNER_UNICODE if self._unicode else _SPINNER_ASCII
+    def spin(self) -> str:
+        """The spinner's frame now."""
+        frames = _SPINNER_UNICODE if self.unicode else _SPINNER_ASCII
         return frames[self._frame % len(frames)]
+
+    def redraw(self, *, now: bool = False) -> None:
+        """Redraw the live line, at most every 50 ms unless ``now``."""
+        if now or time.monotonic() - self._last_draw >= 0.05:
+            self._erase()
+            self._draw()
 
     def _erase(self) -> None:
         if self._drawn:
@@ -239,3 +254,45 @@ class Output:
             if self._status is not None:
                 self._erase()
                 self._draw()
+
+
+class _Bar(FileProgress):
+    """A download's live line: ``track 1 audio: song.mp3  [████░░░░]  50%  1.2 MiB / 2.4 MiB``."""
+
+    def __init__(self, out: Output, label: str) -> None:
+        self._out = out
+        self._label = label
+        self._name = ""
+        self._done = 0
+        self._total: int | None = None
+
+    def file(self, path: Path) -> None:
+        self._name = path.name
+        self._out.redraw(now=True)
+
+    def __call__(self, done: int, total: int | None) -> None:
+        self._done, self._total = done, total
+        self._out.redraw(now=total is not None and done >= total)
+
+    def render(self) -> str:
+        done, total = self._done, self._total
+        if total:
+            head = self._label
+            tail = f" {done * 100 // total:3d}%  {human_bytes(done)} / {human_bytes(total)}"
+        else:
+            head = f"{self._out.spin()} {self._label}"
+            tail = f"  {human_bytes(done)}"
+        if self._name:
+            head += ": "
+        # What the name and the bar share of a line that must not wrap (see Output._draw).
+        room = shutil.get_terminal_size((80, 24)).columns - 1 - len(head) - len(tail)
+        if total:
+            # The bar gives way to the name, down to 8 cells.
+            width = max(8, min(24, room - 4 - min(len(self._name), 24)))
+            filled = min(width, done * width // total)
+            full, empty = ("█", "░") if self._out.unicode else ("#", "-")
+            tail = f"  [{full * filled}{empty * (width - filled)}]{tail}"
+            room -= width + 4
+        if not self._name:
+            return head + tail
+        return head + _fit(self._name, room, "…" if self._out.unicode else "...") + tail

@@ -1,7 +1,7 @@
 """The command line's arguments: ``anyint-music``'s parser, with the commands over the generate,
-extend, lyrics, cover, timestamps and style routes, plus ``download`` and ``simulate``. The
-commands over the transform and export routes are in ``_cli_parser_transform``; options several
-commands share in ``_cli_options``.
+extend, lyrics, cover, timestamps and style routes, plus ``download``, ``doctor`` and
+``simulate``. The commands over the transform and export routes are in
+``_cli_parser_transform``; options several commands share in ``_cli_options``.
 
 Each command's help names the route it calls, from the routes table the client reads too.
 """
@@ -16,6 +16,7 @@ from . import Model, __version__
 from . import _routes as routes
 from ._cli_options import (
     Command,
+    Parser,
     add_common,
     add_lyrics,
     add_model,
@@ -27,6 +28,7 @@ from ._cli_options import (
     byte_count,
     positive,
 )
+from ._cli_parser_batch import add_batch, add_resume_commands
 from ._cli_parser_transform import add_transform_commands
 
 DEFAULT_SIM_PORT = 8787
@@ -47,7 +49,7 @@ class _Formatter(argparse.HelpFormatter):
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``anyint-music``."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="anyint-music",
         description="Make songs with AnyInt's AI Music service and save them.",
         epilog="Without ANYINT_API_KEY, add --simulate to try everything against a simulator.",
@@ -70,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_music_commands(command)
     add_transform_commands(command)
     _add_tool_commands(command)
+    add_resume_commands(command)
     return parser
 
 
@@ -89,6 +92,7 @@ def _add_music_commands(command: Command) -> None:
     add_modes(gen)
     gen.add_argument("--lyrics", metavar="FILE", help="the lyrics to sing (custom mode; - = stdin)")
     add_voice(gen)
+    add_batch(gen, "description")
 
     ext = command("extend", "continue a track and save the longer song", routes.EXTEND)
     ext.add_argument("audio_id", metavar="AUDIO_ID", help="the track to continue (its id)")
@@ -103,8 +107,9 @@ def _add_music_commands(command: Command) -> None:
     ext.add_argument("--style", help="its style tags")
 
     lyr = command("lyrics", "write lyrics (several variants) from a description", routes.LYRICS)
-    lyr.add_argument("prompt", nargs="+", metavar="PROMPT", help="what the lyrics are about")
+    lyr.add_argument("prompt", nargs="*", metavar="PROMPT", help="what the lyrics are about")
     lyr.add_argument("--out", metavar="DIR", help="also save each variant as a .txt file")
+    add_batch(lyr, "description")
 
     sty = command("style", "turn a rough style hint into a richer style description", routes.STYLE)
     sty.add_argument("hint", nargs="+", metavar="HINT", help="e.g. 'sad piano, rain'")
@@ -141,6 +146,13 @@ def _add_tool_commands(command: Command) -> None:
         type=byte_count,
         metavar="N",
         help="refuse a file larger than N bytes (default: no limit)",
+    )
+
+    command(
+        "doctor",
+        "check the API key, the gateway and its clock, and that callbacks reach this machine "
+        "(--public-url); exit 0 when all pass",
+        None,
     )
 
     sim = command("simulate", "run the simulator as a server for apps in any language", None)

@@ -21,6 +21,7 @@ from ._cli_options import (
     not_negative,
     positive,
 )
+from ._cli_parser_batch import add_batch
 
 _ADD_MODEL = " (V4_5PLUS, the service's default, or V5)"
 
@@ -37,10 +38,11 @@ def _add_upload_commands(command: Command) -> None:
         "make a new version (a cover) of your own recording and save the MP3s and their art",
         routes.UPLOAD_COVER,
     )
-    _add_recording(cov, "the recording (up to 8 minutes)")
+    _add_recording(cov, "the recording (up to 8 minutes)", optional=True)
     add_modes(cov)
     add_lyrics(cov, "what the song is about (custom mode: the lyrics, or use --lyrics)")
     add_voice(cov)
+    add_batch(cov, "recording (a file or a URL)")
 
     ext = command(
         "upload-extend",
@@ -88,9 +90,19 @@ def _add_upload_commands(command: Command) -> None:
     add_saving(ins, lrc=True)
 
 
-def _add_recording(parser: argparse.ArgumentParser, what: str) -> None:
-    # What upload-cover and upload-extend share with generate and extend, and the recording.
-    add_source(parser, what)
+def _add_recording(parser: argparse.ArgumentParser, what: str, *, optional: bool = False) -> None:
+    # What upload-cover and upload-extend share with generate and extend, and the recording
+    # (optional: or a list of them, --from).
+    if optional:
+        parser.add_argument(
+            "source",
+            nargs="?",
+            metavar="FILE|URL",
+            help=f"{what}: a local audio file (served to the service while it works) or an "
+            "http(s) URL it can fetch; or many with --from",
+        )
+    else:
+        add_source(parser, what)
     add_model(parser, None, required=True)
     add_persona(parser)
     add_saving(parser, lrc=True)

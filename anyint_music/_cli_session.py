@@ -7,9 +7,9 @@ import re
 import shlex
 import sys
 import unicodedata
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -28,7 +28,7 @@ from . import (
     Track,
     _tags,
 )
-from ._cli_output import CommandError, Output, clock, human_bytes
+from ._cli_output import CommandError, clock, human_bytes
 from ._download import download_file, partial_path, safe_filename, target_path
 
 R = TypeVar("R")
@@ -62,20 +62,61 @@ def track_json(track: Track) -> dict[str, Any]:
     }
 
 
+class Reporter(Protocol):
+    """What a session reports through: the command's :class:`Output`, or in a batch one task's
+    view of the batch's display (``_cli_board``)."""
+
+    json_lines: bool
+
+    def emit(self, event: str, text: str | None = None, /, **fields: Any) -> None: ...
+    def say(self, text: str = "", *, lines: bool = False) -> None: ...
+    def raw(self, text: str) -> None: ...
+    def notice(self, message: str) -> None: ...
+    def waiting(self, what: str) -> None: ...
+    def status(self, render: Callable[[], str] | None) -> None: ...
+    def progress(self, label: str) -> Callable[[int, int | None], None]: ...
+
+
+@attrs.define
+class Pending:
+    """A task this command made or picked up whose files are not saved yet: what
+    ``anyint-music wait`` needs to pick it up (``line``: its line in a ``--from`` list)."""
+
+    task_id: str
+    kind: TaskKind
+    line: int | None = None
+
+
+# What stops a batch reports instead of an error: (the reason, the exit code, the fields about
+# the unfinished tasks); see ``_cli_stop``.
+OnStop = Callable[[str, int, dict[str, Any]], None]
+
+
+@attrs.define
+class Shared:
+    """What the sessions of one command share (a batch has one session per task)."""
+
+    pending: dict[str, Pending] = attrs.Factory(dict)
+    told_about_tags: bool = False
+    on_stop: OnStop | None = None
+
+
 class Session:
     """One command's run: the client, the output, the deadline and the files written.
 
     ``download`` needs no client (nor an API key). Files are fetched with ``http``, a session
-    that carries no API key.
+    that carries no API key. A batch runs one :meth:`child` session per task.
     """
 
     def __init__(
         self,
         client: AnyIntMusic | None,
-        out: Output,
+        out: Reporter,
         timeout: float | None,
         *,
         http: aiohttp.ClientSession | None = None,
+        shared: Shared | None = None,
+        line: int | None = None,
     ) -> None:
         self._client = client
         self._http = http
@@ -83,7 +124,20 @@ class Session:
         self.timeout = timeout if timeout is not None else 900.0
         self.deadline = asyncio.get_running_loop().time() + self.timeout
         self.files: list[str] = []
-        self._told_about_tags = False
+        self.shared = shared or Shared()
+        self.line = line
+
+    def child(self, out: Reporter, line: int | None) -> Session:
+        """A session for one task of a batch: the same client and shared state, its own
+        output, files and deadline (``--timeout`` counts from now)."""
+        return Session(
+            self._client, out, self.timeout, http=self._http, shared=self.shared, line=line
+        )
+
+    @property
+    def pending(self) -> dict[str, Pending]:
+        """The tasks whose files are not saved yet, by id."""
+        return self.shared.pending
 
     @property
     def client(self) -> AnyIntMusic:
@@ -109,8 +163,24 @@ class Session:
     async def submit(self, submitting: Awaitable[Task[R]], what: str | None) -> Task[R]:
         """Submit within the deadline and report the task id."""
         task = await self.ask(submitting, f"submitting {what}")
+        self.pending[task.id] = Pending(task.id, task.kind, self.line)
         self.out.emit("submitted", f"submitted      task {task.id}", task_id=task.id, kind=what)
         return task
+
+    def attach(self, task: Task[R]) -> Task[R]:
+        """Report a task picked up again by id (``client.task``), to follow like a new one."""
+        self.pending[task.id] = Pending(task.id, task.kind, self.line)
+        self.out.emit(
+            "attached",
+            f"attached       task {task.id} ({task.kind.value}; its record is polled)",
+            task_id=task.id,
+            kind=task.kind,
+        )
+        return task
+
+    def settle(self, task_id: str) -> None:
+        """The task's files are saved (or it failed): nothing left to pick up."""
+        self.pending.pop(task_id, None)
 
     async def follow(self, task: Task[R], first_wait: str) -> R:
         """Report each stage as it arrives, then return the final result."""
@@ -138,7 +208,7 @@ class Session:
             text = "lyrics ready" + (f'   "{title}"' if title else "")
         elif event.stage is Stage.FIRST:
             ready = [t for t in event.tracks if t.stream_audio_url]
-            where = ready[0].stream_audio_url if ready else ""
+            where = f"{ready[0].stream_audio_url}   id {ready[0].id}" if ready else ""
             text = f"first track streamable   {where}".rstrip()
         elif event.tracks:
             lengths = ", ".join(clock(t.duration) for t in event.tracks)
@@ -165,8 +235,10 @@ class Session:
         *,
         name: str | None = None,
         max_bytes: int | None = None,
+        track_id: str | None = None,
     ) -> Path:
-        """Fetch one result file with a progress bar, and report it.
+        """Fetch one result file with a progress bar, and report it (with the full id of the
+        track it belongs to, if any: ``extend`` and ``timestamps`` need it).
 
         ``dest`` is a file, or with ``name`` (or when it is a folder) the folder to save in;
         in a folder a different file of the same name is never replaced (see ``download_file``).
@@ -188,7 +260,7 @@ class Session:
             raise
         finally:
             self.out.status(None)
-        self._report("download", "saved", path, what, url=url)
+        self._report("download", "saved", path, what, track_id, url=url)
         return path
 
     async def save_urls(
@@ -204,22 +276,27 @@ class Session:
         for label, url, name in files:
             await self.download(url, where, label, what, name=name)
 
-    def write(self, path: Path, text: str, what: str) -> None:
+    def write(self, path: Path, text: str, what: str, track_id: str | None = None) -> None:
         """Write a file made here (lyrics, timings) and report it."""
         # backslashreplace: a lone surrogate from the network must not lose the whole file.
         path.write_text(text, encoding="utf-8", errors="backslashreplace")
-        self._report("file", "wrote", path, what)
+        self._report("file", "wrote", path, what, track_id)
 
-    def _report(self, event: str, verb: str, path: Path, what: str, **more: str) -> None:
+    def _report(
+        self, event: str, verb: str, path: Path, what: str, track_id: str | None, **more: str
+    ) -> None:
         size = path.stat().st_size
         self.files.append(str(path))
+        track = {} if track_id is None else {"track_id": track_id}
         self.out.emit(
             event,
-            f"{verb:<15}{path}  ({human_bytes(size)})",
+            f"{verb:<15}{path}  ({human_bytes(size)})"
+            + ("" if track_id is None else f"  track {track_id}"),
             path=str(path),
             bytes=size,
             **more,
             what=what,
+            **track,
         )
 
     async def save_tracks(self, result: MusicResult, out_dir: Path, *, lrc: bool) -> None:
@@ -252,7 +329,12 @@ class Session:
         # safe_filename, and a different file of the same name is never replaced.
         base = f"{slug(track.title)}-{slug(track.id[:8], 'track')}"
         mp3 = await self.download(
-            track.audio_url, out_dir, f"track {number} audio", "audio", name=f"{base}.mp3"
+            track.audio_url,
+            out_dir,
+            f"track {number} audio",
+            "audio",
+            name=f"{base}.mp3",
+            track_id=track.id,
         )
         art: bytes | None = None
         if track.image_url:
@@ -262,13 +344,15 @@ class Session:
                 f"track {number} art",
                 "image",
                 name=f"{base}{image_suffix(track.image_url)}",
+                track_id=track.id,
             )
             art = await asyncio.to_thread(art_path.read_bytes)
         await self._tag(mp3, track, art)
         if lrc:
             timed = await self.client.timestamped_lyrics(task_id, track.id)
             if timed.words:
-                self.write(out_dir / safe_filename(f"{mp3.stem}.lrc"), timed.to_lrc(), "lrc")
+                lrc_path = out_dir / safe_filename(f"{mp3.stem}.lrc")
+                self.write(lrc_path, timed.to_lrc(), "lrc", track.id)
             else:
                 self.out.notice(f"track {number} has no timed lyrics (an instrumental?)")
 
@@ -302,9 +386,10 @@ class Session:
                 f"tagged         {mp3.name}  ({', '.join(kinds)})",
                 path=str(mp3),
                 tags=kinds,
+                track_id=track.id,
             )
-        elif not self._told_about_tags:
-            self._told_about_tags = True
+        elif not self.shared.told_about_tags:
+            self.shared.told_about_tags = True
             self.out.notice(
                 "MP3s are saved without ID3 tags (title, genre, cover, lyrics); "
                 f"to add them: {_tags.INSTALL_HINT}"

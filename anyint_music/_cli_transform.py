@@ -20,23 +20,35 @@ from . import Model, StemsResult, Task, VideoResult, WavResult
 from . import _routes as routes
 from ._cli_commands import (
     extension_options,
-    finish_music,
     lyrics_or_prompt,
+    make_many,
     make_music,
-    prepare_out,
     run_task,
-    saving_to,
     song_options,
 )
-from ._cli_session import Session, slug
+from ._cli_finish import finish_music, finish_stems, finish_video, finish_wav, prepare_out
+from ._cli_session import Session
+from ._cli_stop import resumable
 
 R = TypeVar("R")
-# What to save of a result: (label, URL, file name) each.
-Files = list[tuple[str, str, str]]
 
 
+@resumable
 async def upload_cover(session: Session, args: argparse.Namespace) -> None:
-    """``upload-cover``: a new version of a recording (generate's simple and custom modes)."""
+    """``upload-cover``: a new version of a recording (generate's simple and custom modes);
+    ``--from``: one recording (file or URL) a line, each made into its own new version."""
+    if args.from_list is not None:
+        await make_many(
+            session,
+            args,
+            routes.UPLOAD_COVER,
+            lambda each, source: each.client.submit_upload_cover(
+                source, prompt=lyrics_or_prompt(args), **song_options(args)
+            ),
+            "waiting for the new version",
+            finish_music,
+        )
+        return
     await make_music(
         session,
         args,
@@ -48,6 +60,7 @@ async def upload_cover(session: Session, args: argparse.Namespace) -> None:
     )
 
 
+@resumable
 async def upload_extend(session: Session, args: argparse.Namespace) -> None:
     """``upload-extend``: a recording continued, as ``extend`` continues a track."""
     await make_music(
@@ -65,6 +78,7 @@ async def upload_extend(session: Session, args: argparse.Namespace) -> None:
     )
 
 
+@resumable
 async def add_vocals(session: Session, args: argparse.Namespace) -> None:
     """``add-vocals``: vocals sung over an instrumental."""
     await make_music(
@@ -78,6 +92,7 @@ async def add_vocals(session: Session, args: argparse.Namespace) -> None:
     )
 
 
+@resumable
 async def add_instrumental(session: Session, args: argparse.Namespace) -> None:
     """``add-instrumental``: an accompaniment under vocals or a melody."""
     await make_music(
@@ -101,6 +116,7 @@ def _adding(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+@resumable
 async def replace_section(session: Session, args: argparse.Namespace) -> None:
     """``replace-section``: a section of a track made anew."""
     full = args.full_lyrics_text if args.full_lyrics is not None else None
@@ -124,6 +140,7 @@ async def replace_section(session: Session, args: argparse.Namespace) -> None:
     await finish_music(session, result, args)
 
 
+@resumable
 async def stems(session: Session, args: argparse.Namespace) -> None:
     """``stems``: vocals and accompaniment (``--all``: every stem), one MP3 each."""
     result: StemsResult = await _on_track(
@@ -135,11 +152,10 @@ async def stems(session: Session, args: argparse.Namespace) -> None:
             task_id, audio_id, type="split_stem" if args.all else "separate_vocal"
         ),
     )
-    task8 = slug(result.task_id)[:8]
-    files = [(name, url, f"{task8}-{slug(name)}.mp3") for name, url in result.stems.items()]
-    await _save(session, args, files, "stem", attrs.asdict(result))
+    await finish_stems(session, result, args)
 
 
+@resumable
 async def wav(session: Session, args: argparse.Namespace) -> None:
     """``wav``: the track as a WAV file."""
     result: WavResult = await _on_track(
@@ -149,10 +165,10 @@ async def wav(session: Session, args: argparse.Namespace) -> None:
         "waiting for the WAV",
         lambda task_id, audio_id: session.client.submit_wav_generate(task_id, audio_id),
     )
-    files = [("WAV", result.audio_wav_url, f"{slug(result.task_id)[:8]}.wav")]
-    await _save(session, args, files, "wav", attrs.asdict(result))
+    await finish_wav(session, result, args)
 
 
+@resumable
 async def video(session: Session, args: argparse.Namespace) -> None:
     """``video``: a music video (MP4) of the track."""
     result: VideoResult = await _on_track(
@@ -164,8 +180,7 @@ async def video(session: Session, args: argparse.Namespace) -> None:
             task_id, audio_id, author=args.author, domain_name=args.domain
         ),
     )
-    files = [("video", result.video_url, f"{slug(result.task_id)[:8]}.mp4")]
-    await _save(session, args, files, "video", attrs.asdict(result))
+    await finish_video(session, result, args)
 
 
 async def persona(session: Session, args: argparse.Namespace) -> None:
@@ -214,16 +229,6 @@ async def _track(session: Session, args: argparse.Namespace) -> tuple[str, str]:
         f"made just now (task {song.task_id}, track {track.id})"
     )
     return song.task_id, track.id
-
-
-async def _save(
-    session: Session, args: argparse.Namespace, files: Files, what: str, fields: Mapping[str, Any]
-) -> None:
-    """Save (or with ``--no-download`` show) an export's files, and report it done."""
-    await session.save_urls(files, saving_to(args), what)
-    count = f"{len(files)} {'file' if len(files) == 1 else 'files'}"
-    where = "" if args.no_download else f" in {args.out}"
-    session.done(f"done           {count}{where}", **fields)
 
 
 # The commands of this module, by the name they have on the command line.

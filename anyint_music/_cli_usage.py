@@ -8,7 +8,10 @@ from __future__ import annotations
 import argparse
 import os
 import stat
+from collections.abc import Callable
 
+from ._cli_batch import check_lists
+from ._cli_options import http_url, port
 from ._cli_session import read_text
 from ._settings import is_http_url
 
@@ -19,6 +22,7 @@ _TEXT_FILES = ("lyrics", "full_lyrics")
 def check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Apply the rules of ``args.command``; ``parser.error`` (exit 2) for a broken one."""
     _read_text_files(parser, args)
+    check_lists(parser, args, _source)  # --from FILE
     if args.command in ("generate", "upload-cover"):
         _modes(parser, args)
     elif args.command in ("extend", "upload-extend"):
@@ -31,6 +35,44 @@ def check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         _source(parser, args.source)
     if args.command == "simulate" and not 0 <= args.port <= 65535:
         parser.error(f"--port must be 0..65535, got {args.port}")
+    if args.command == "download":
+        _download_dest(parser, args.out, len(args.urls))
+    _receiver(parser, args)
+
+
+# The receiver's options, and the environment variables that stand in for them.
+_RECEIVER_ENV: tuple[tuple[str, str, Callable[[str], object], object], ...] = (
+    ("public_url", "ANYINT_PUBLIC_URL", http_url, None),
+    ("callback_host", "ANYINT_CALLBACK_HOST", str, "127.0.0.1"),
+    ("callback_port", "ANYINT_CALLBACK_PORT", port, 0),
+)
+
+
+def _receiver(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """``--public-url``, ``--callback-host``, ``--callback-port``: given, else from the
+    environment (checked as the options are), else their defaults."""
+    for dest, env, parse, default in _RECEIVER_ENV:
+        if getattr(args, dest, None) is not None:
+            continue
+        text = os.environ.get(env)
+        try:
+            value = parse(text) if text else default
+        except argparse.ArgumentTypeError as exc:
+            parser.error(f"{env}={text!r}: {exc}")
+        setattr(args, dest, value)
+
+
+def _download_dest(parser: argparse.ArgumentParser, out: str, count: int) -> None:
+    """Several URLs go to a directory: refuse a destination that looks like a file rather than
+    make a folder named ``song.mp3``."""
+    if count < 2 or out.endswith(("/", os.sep)) or os.path.isdir(out):
+        return
+    if os.path.lexists(out) or os.path.splitext(out)[1]:
+        what = "is a file" if os.path.lexists(out) else "looks like a file name"
+        parser.error(
+            f"--out {out} {what}, but {count} URLs need a directory: give one "
+            f"(e.g. --out {os.path.splitext(out)[0] or 'files'}/), or download one URL at a time"
+        )
 
 
 def _read_text_files(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -64,7 +106,8 @@ def _modes(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         extra = [f"--{n}" for n in ("title", "style", "lyrics", "persona") if getattr(args, n)]
         if extra:
             parser.error(f"{', '.join(extra)} need --custom (custom mode)")
-        if not args.prompt:
+        listed = args.command == "generate" and getattr(args, "listed", None)
+        if not (args.prompt or listed):
             parser.error(f"{args.command} needs a {prompt} describing the song (or use --custom)")
         return
     _one_lyrics(parser, args)

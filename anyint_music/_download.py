@@ -36,6 +36,18 @@ CHUNK = 64 * 1024
 
 Progress = Callable[[int, int | None], None]
 
+
+class FileProgress:
+    """A ``progress`` callback that is also told, before the first byte, which file it counts
+    (the command line's bar names it)."""
+
+    def __call__(self, done: int, total: int | None) -> None:
+        raise NotImplementedError
+
+    def file(self, path: Path) -> None:
+        """The file being written (in a folder: its name before a ``-2`` is added, if one is)."""
+
+
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
 _UNSATISFIED = re.compile(r"bytes\s+\*/(\d+)")
 
@@ -222,6 +234,8 @@ async def download_file(
     """
     target, in_folder = _destination(url, dest, name)
     partial = partial_path(url, dest, name=name)
+    if isinstance(progress, FileProgress):
+        progress.file(target)
     if in_folder:
         try:
             target.parent.mkdir(parents=True, exist_ok=True)

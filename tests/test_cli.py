@@ -285,7 +285,7 @@ def test_the_simulate_server_prints_its_url_and_key_and_stops_cleanly_on_sigterm
 
 def test_a_failed_task_exits_1_with_one_line() -> None:
     with simulator("--stage-delay", "0.02", "--fail-tasks", "1") as failing:
-        done = cli("generate", "doomed", "--no-download", env=failing.env)
+        done = cli("generate", "doomed", "--no-download", "--json", env=failing.env)
     assert done.returncode == 1
     assert "failed (code 501)" in one_line_error(done)
     error = events(done.stdout)[-1]
@@ -293,7 +293,7 @@ def test_a_failed_task_exits_1_with_one_line() -> None:
 
 
 def test_a_timeout_exits_3_and_debug_adds_the_traceback() -> None:
-    args = ("generate", "slow", "--simulate", "--stage-delay", "2", "--timeout", "0.3")
+    args = ("generate", "slow", "--simulate", "--stage-delay", "2", "--timeout", "0.3", "--json")
     done = cli(*args)
     assert done.returncode == 3
     assert "no result after 0.3 s" in one_line_error(done)
@@ -316,6 +316,7 @@ def test_ctrl_c_exits_130_with_one_line() -> None:
             "--stage-delay",
             "5",
             "--no-download",
+            "--json",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

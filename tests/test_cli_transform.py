@@ -237,11 +237,12 @@ def test_a_missing_local_file_is_a_usage_error_and_nothing_is_sent(tmp_path: Pat
         requests = _requests_until(sim, "/suno/style-generate")
 
     for done in refused:
+        command = "".join(done.args).split()[0]  # the usage error is the command's own
         assert done.returncode == 2, (done.args, done.stderr)
         assert done.stdout == ""
         assert done.stderr.splitlines()[-1] == (
-            "anyint-music: error: cannot read FILE gone.mp3: No such file or directory "
-            "(give an audio file or an http(s) URL)"
+            f"anyint-music {command}: error: cannot read FILE gone.mp3: No such file or "
+            "directory (give an audio file or an http(s) URL)"
         )
     assert requests == ["/suno/style-generate"]  # no task was created
 

@@ -233,7 +233,7 @@ def test_a_track_that_cannot_be_saved_does_not_stop_the_others(tmp_path: Path) -
 def test_a_hostile_failure_message_is_shown_escaped(tmp_path: Path) -> None:
     with Served(hostile_gateway(failure="\x1b]0;pwned\x07bad \x9b31m\ud800luck")) as gateway:
         env = _env(ANYINT_BASE_URL=gateway.url, ANYINT_API_KEY="sk-test")
-        done = cli("generate", "anything", "--no-download", env=env, cwd=tmp_path)
+        done = cli("generate", "anything", "--no-download", "--json", env=env, cwd=tmp_path)
 
     assert done.returncode == 1
     assert_inert(done.stdout)

@@ -31,7 +31,7 @@ from . import (
     TaskTimeoutError,
 )
 from . import _cli_commands as commands
-from ._cli_doctor import POLL_INTERVAL, Gateway, doctor, polling_note, port_note
+from ._cli_doctor import POLL_INTERVAL, WAIT_POLL_INTERVAL, Gateway, doctor, polling_note, port_note
 from ._cli_options import UsageError, command_parser
 from ._cli_output import CommandError, Output, visible
 from ._cli_parser import build_parser
@@ -105,7 +105,8 @@ def _new_client(args: argparse.Namespace, gateway: Gateway) -> AnyIntMusic:
         api_key=gateway.api_key or "not-set",
         base_url=gateway.url,
         timeout=args.timeout or 900.0,
-        poll_interval=POLL_INTERVAL,
+        # `wait` reads a re-attached task's record sooner than a server would (2 s, growing).
+        poll_interval=WAIT_POLL_INTERVAL if args.command == "wait" else POLL_INTERVAL,
         public_url=args.public_url,
         callback_host=args.callback_host,
         callback_port=args.callback_port,

@@ -37,6 +37,8 @@ from ._settings import is_http_url, is_loopback
 # The command line's clients poll a task whose final callback has not come this long after its
 # submit, then at intervals growing by BACKOFF up to four times this one (see _polling).
 POLL_INTERVAL = 30.0
+# `wait`: someone waits at a terminal for a task this process did not submit.
+WAIT_POLL_INTERVAL = 2.0
 CLOCK_TOLERANCE = 60.0
 DEFAULT_TIMEOUT = 10.0
 

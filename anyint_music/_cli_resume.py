@@ -14,7 +14,7 @@ import argparse
 from collections.abc import Mapping
 from typing import Any
 
-from . import AnyIntMusic, Stage, TaskEvent, TaskKind
+from . import Stage, TaskEvent, TaskKind
 from ._cli_batch import Job, run_batch
 from ._cli_board import Row
 from ._cli_finish import (
@@ -33,7 +33,6 @@ from ._cli_stop import resumable, resume_command
 # How often a re-attached task's record is read: first after this many seconds, then growing
 # (x1.5 a time) to at most the second. Callbacks cannot reach this process (they go to the one
 # that submitted it), so the record is all there is.
-WAIT_POLL = (2.0, 30.0)
 
 _FIRST_WAIT = {
     TaskKind.MUSIC: "waiting for the music",
@@ -72,7 +71,6 @@ async def wait(session: Session, args: argparse.Namespace) -> None:
         args.out = "."  # lyrics are saved only when --out is given, as `lyrics` does
     prepare_out(args)
     client = session.client
-    _poll_often(client)
     ids = list(dict.fromkeys(args.task_ids))  # each task once
     if len(ids) == 1:
         task = session.attach(client.task(ids[0], kind=kind))
@@ -89,19 +87,12 @@ async def wait(session: Session, args: argparse.Namespace) -> None:
     await run_batch(session, args, jobs, concurrency=len(jobs))
 
 
-def _poll_often(client: AnyIntMusic) -> None:
-    # Someone is waiting at a terminal: read re-attached tasks' records sooner than the
-    # client's 30 s default (the poller's interval is its own, on purpose, for servers).
-    poller = client._poller
-    poller.interval, poller.max_interval = WAIT_POLL
-
-
 async def status(session: Session, args: argparse.Namespace) -> None:
     """``status TASK_ID --kind KIND``: the task's stage and result now (one read of its
     record); ``--json`` gives it as one object."""
     kind = TaskKind(args.kind)
     event: TaskEvent | None = await session.ask(
-        session.client._parts.fetch_record(kind, args.task_id), "reading the task's record"
+        session.client.peek(args.task_id, kind=kind), "reading the task's record"
     )
     stage = event.stage.value if event is not None else "pending"
     finished = event is not None and event.is_final

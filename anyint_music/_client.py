@@ -366,6 +366,19 @@ class AnyIntMusic:
         self._parts.ensure_open()
         return self._waits.task(task_id, kind)
 
+    async def peek(
+        self, task_id: str, *, kind: TaskKind | str = TaskKind.MUSIC
+    ) -> TaskEvent | None:
+        """The task's latest stage as its record shows it now: one request, no waiting.
+
+        Returns:
+            The :class:`TaskEvent` (``is_final`` when it ended, with its results), or ``None``
+            while the task is still queued.
+        """
+        self._parts.ensure_open()
+        chosen = self._waits.readable(task_id, kind)
+        return await self._parts.fetch_record(chosen, task_id)
+
     # --- mounting and observing ---
 
     def callback_routes(self) -> list[web.RouteDef]:

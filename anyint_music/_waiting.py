@@ -53,8 +53,8 @@ class Waits:
             task = await submit()
         return await task.wait(timeout=max(at - asyncio.get_running_loop().time(), 0.0))
 
-    def task(self, task_id: str, kind: TaskKind | str) -> Task[Any]:
-        """The handle of a task by id: this process's own, or one re-attached (and polled)."""
+    def readable(self, task_id: str, kind: TaskKind | str) -> TaskKind:
+        """``kind`` checked, for a task read back by id (its record must have a route)."""
         check.required_text(task_id, "task_id")
         chosen = check.enum_value(TaskKind, kind, "kind")
         if KINDS[chosen].query is None and self._registry.get_task(task_id) is None:
@@ -62,6 +62,11 @@ class Waits:
                 f"a {chosen.value} task cannot be read back by id: no route serves its record",
                 field="kind",
             )
+        return chosen
+
+    def task(self, task_id: str, kind: TaskKind | str) -> Task[Any]:
+        """The handle of a task by id: this process's own, or one re-attached (and polled)."""
+        chosen = self.readable(task_id, kind)
         state = self._registry.get_task(task_id) or self._registry.attach(task_id, chosen)
         return self.handle(state)
 

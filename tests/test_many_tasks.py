@@ -94,3 +94,23 @@ async def test_a_bad_timeout_is_refused_before_anything_is_waited_for(
     iterator = anyint_client.as_completed([task], timeout=-1)
     with pytest.raises(ValueError, match="timeout"):
         await anext(iterator)
+
+
+async def test_peek_reads_a_tasks_record_once_without_waiting(
+    anyint_gateway: FakeGateway, anyint_client: AnyIntMusic
+) -> None:
+    anyint_gateway.stage_delay = 60.0
+    slow = await anyint_client.submit_generate("still going", model=Model.V5)
+    before = len(anyint_gateway.requests)
+    now = await anyint_client.peek(slow.id)
+    assert now is None or not now.is_final
+    assert len(anyint_gateway.requests) == before + 1  # one read, nothing more
+    anyint_gateway.stage_delay = 0.0
+    done = await anyint_client.submit_lyrics("done soon")
+    await done
+    seen = await anyint_client.peek(done.id, kind="lyrics")
+    assert seen is not None
+    assert seen.is_final
+    assert seen.variants
+    with pytest.raises(ValueError, match="kind"):
+        await anyint_client.peek("made-elsewhere", kind="persona")

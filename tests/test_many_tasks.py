@@ -112,5 +112,5 @@ async def test_peek_reads_a_tasks_record_once_without_waiting(
     assert seen is not None
     assert seen.is_final
     assert seen.variants
-    with pytest.raises(ValueError, match="kind"):
+    with pytest.raises(ValueError, match="cannot be read back"):
         await anyint_client.peek("made-elsewhere", kind="persona")

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import logging
 import socket
+import ssl
 
 import pytest
+import trustme
 from _redis_server import free_port
 from aiohttp import web
 from fastapi import FastAPI
@@ -139,3 +141,16 @@ async def test_a_mounted_app_warns_once_about_paths_it_does_not_serve(
     warnings = [r for r in caplog.records if "does not serve" in r.getMessage()]
     assert len(warnings) == 1
     assert "/anyint/callbacks" in warnings[0].getMessage()
+
+
+async def test_an_untrusted_certificate_is_named_as_a_tls_failure(
+    anyint_gateway: FakeGateway,
+) -> None:
+    # The receiver serves TLS with a certificate of a private CA this machine does not trust.
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    trustme.CA().issue_cert("127.0.0.1").configure_cert(server_ctx)
+    async with _client(anyint_gateway, ssl_context=server_ctx) as client:
+        assert (client.public_url or "").startswith("https://")
+        with pytest.raises(CallbackUnreachableError, match="TLS failed") as tls:
+            await client.check_callbacks(timeout=10)
+    assert "certificate" in str(tls.value)

@@ -300,7 +300,8 @@ class AnyIntMusic:
 
         Args:
             tasks: the handles to follow (from ``submit_*``, ``task()`` or ``pending()``).
-            timeout: seconds for all of them; default no limit beyond each task's own end.
+            timeout: seconds for all of them; default no limit beyond each task's own end
+                (``max_task_age`` at the most, for a task whose result never comes).
 
         Raises:
             TaskTimeoutError: ``timeout`` ran out; ``.pending`` names the tasks still running

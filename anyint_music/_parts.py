@@ -168,6 +168,7 @@ class Parts:
         self.public_url = (s.public_url or local_url or "").rstrip("/")
         self.submitter.public_url = self.public_url
         unreachable = s.public_url is None and not is_loopback(s.base_url)
+        self.submitter.reachable = not unreachable
         if unreachable and s.poll_interval is None:
             raise ConfigurationError(
                 f"{s.base_url} cannot reach the receiver at {local_url}, and polling is "

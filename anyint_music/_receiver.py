@@ -173,6 +173,8 @@ class CallbackReceiver:
         self._max_connections = max_connections
         self._read_timeout = read_timeout
         self._uploads = uploads if uploads is not None else Uploads()
+        # Connections streaming a shared file: cut at stop(), which would else wait for them.
+        self._streaming: set[asyncio.Transport] = set()
         self._probes = probes if probes is not None else Probes()
         self._runner: web.AppRunner | None = None
         self._listener: asyncio.Server | None = None
@@ -249,6 +251,8 @@ class CallbackReceiver:
             if self._listener is not None:
                 self._listener.close()  # accept nothing more
                 self._listener = None
+            for transport in list(self._streaming):  # a download is no callback to finish
+                transport.abort()
             await runner.cleanup()  # closes idle connections, lets the others be answered
             self._cap = None
 
@@ -306,18 +310,25 @@ class CallbackReceiver:
         cap = self._cap
         if cap is not None:  # a download in progress is never the one the cap closes
             cap.answering(request.protocol)
+        transport = request.transport
+        if isinstance(transport, asyncio.Transport):
+            self._streaming.add(transport)
+        response = web.StreamResponse(status=answer.status, headers=answer.headers)
         try:
-            response = web.StreamResponse(status=answer.status, headers=answer.headers)
             await response.prepare(request)
             if request.method != "HEAD":
                 async for chunk in answer.chunks():
                     await response.write(chunk)
             await response.write_eof()
-            return response
+        except ConnectionError:  # the fetcher went away, or stop() cut the download
+            pass
         finally:
             answer.close()
+            if isinstance(transport, asyncio.Transport):
+                self._streaming.discard(transport)
             if cap is not None:
                 cap.answered(request.protocol)
+        return response
 
 
 def _json(status: int, body: bytes) -> web.Response:

@@ -25,6 +25,7 @@ from ._routes import Route
 from ._tasks import TaskState
 from ._uploads import LocalFile, Uploads
 from .errors import (
+    InvalidRequestError,
     MalformedResponseError,
     ReceiverClosedError,
     SubmitUncertainError,
@@ -76,6 +77,8 @@ class Submitter:
         self._is_open = is_open
         self._share_for = share_for
         self.public_url = ""
+        # Whether the service can call public_url (no: local files cannot be served to it).
+        self.reachable = True
 
     async def ask(self, route: Route[..., Any], fields: Mapping[str, Any]) -> Any:
         """POST a route answered at once; its result."""
@@ -104,8 +107,12 @@ class Submitter:
             except TimeoutError:  # the store was slow: nothing was sent
                 raise TaskTimeoutError(None, limit[1], sent=False) from None
         callback_url = f"{self.public_url}{CALLBACK_PREFIX}{state.token}"
-        fields = self._share(fields, state, self._share_for if limit is None else limit[1])
-        body = to_wire(route.body(fields, call_back_url=callback_url))
+        try:
+            fields = self._share(fields, state, self._share_for if limit is None else limit[1])
+            body = to_wire(route.body(fields, call_back_url=callback_url))
+        except BaseException:  # nothing was sent: the token (and any file shared) goes
+            await self._forget(state)
+            raise
         try:
             data = await self._transport.request(
                 "POST", path, json_body=body, creates_task=True, deadline=at
@@ -153,6 +160,13 @@ class Submitter:
         local = [key for key, value in fields.items() if isinstance(value, LocalFile)]
         if not local:
             return fields
+        if not self.reachable:
+            raise InvalidRequestError(
+                f"{local[0]} is a local file, which the service fetches from this client's "
+                f"receiver at {self.public_url}; it cannot reach that address. Set public_url "
+                "(or ANYINT_PUBLIC_URL) to an address it can call, e.g. a tunnel, or pass a URL",
+                field=local[0],
+            )
         shared = dict(fields)
         for key in local:
             secret, shared[key] = self._uploads.share(fields[key], self.public_url)

@@ -20,6 +20,7 @@ import stat
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import attrs
 
@@ -30,7 +31,8 @@ from .errors import InvalidRequestError
 
 FILES_PREFIX = CALLBACK_PREFIX + "files/"
 _CHUNK = 256 * 1024
-_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+# Digits capped: a range beyond any file's size needs no more, and int() of thousands is slow.
+_RANGE = re.compile(r"bytes=(\d{0,18})-(\d{0,18})")
 
 
 @attrs.frozen
@@ -96,7 +98,8 @@ class Uploads:
         kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
         secret = secrets.token_urlsafe(24)
         self._shared[secret] = _Shared(fd, info.st_size, name, kind)
-        return secret, f"{base_url}{FILES_PREFIX}{secret}/{name}"
+        # Quoted: a name may hold '#', '%' or spaces; the server compares the decoded name.
+        return secret, f"{base_url}{FILES_PREFIX}{secret}/{quote(name, safe='')}"
 
     def keep_until(self, secret: str, done: asyncio.Future[Any], seconds: float) -> None:
         """Stop sharing when ``done`` completes or after ``seconds``, whichever comes first."""

@@ -4,6 +4,7 @@ re-attaching by id; and local files served as ``upload_url`` while their task ne
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import socket
@@ -49,6 +50,7 @@ def audio(tmp_path: Path) -> Path:
 @pytest.fixture
 async def files(audio: Path) -> AsyncIterator[str]:
     """A plain file server on 127.0.0.1 holding ``audio`` (a URL source)."""
+
     async def take(_: web.Request) -> web.FileResponse:
         return web.FileResponse(audio)
 
@@ -452,3 +454,50 @@ async def test_a_restarted_client_resumes_pending_exports_from_its_store(
         assert set(resumed) == {t.id for t in made}
         results = [await resumed[t.id].wait(timeout=20) for t in made]
     assert [type(r) for r in results] == [WavResult, StemsResult, VideoResult]
+
+
+async def test_a_file_name_with_url_characters_is_fetched_all_the_same(
+    anyint_gateway: FakeGateway, anyint_client: AnyIntMusic, audio: Path
+) -> None:
+    odd = audio.with_name("take #2, 50% off.mp3")
+    audio.rename(odd)
+    song = await anyint_client.upload_cover(odd, model=Model.V5, prompt="as bossa nova")
+    fetched = [u for u in anyint_gateway.uploads if u.task_id == song.task_id]
+    assert [u.status for u in fetched] == [200]
+    assert fetched[0].sha256 == _digest(odd)
+
+
+async def test_a_local_file_the_service_cannot_reach_is_refused_and_leaves_no_task(
+    tmp_path: Path, audio: Path
+) -> None:
+    # No public_url and a gateway elsewhere: the receiver is local-only, so a local file could
+    # never be fetched. Nothing is sent (the gateway address is never contacted).
+    async with AnyIntMusic(api_key="k", base_url="http://gateway.invalid") as client:
+        with pytest.raises(InvalidRequestError, match="cannot reach"):
+            await client.submit_upload_cover(audio, model=Model.V5, prompt="x")
+        assert client.stats().pending == 0
+        assert len(client._parts.uploads) == 0
+
+
+async def test_closing_the_client_cuts_a_stalled_download_of_a_shared_file(
+    anyint_gateway: FakeGateway, tmp_path: Path
+) -> None:
+    big = tmp_path / "big.wav"
+    big.write_bytes(os.urandom(8 * 1024 * 1024))
+    anyint_gateway.stage_delay = 60.0
+    client = AnyIntMusic(api_key=anyint_gateway.api_key, base_url=anyint_gateway.url)
+    await client.open()
+    task = await client.submit_add_instrumental(
+        big, title="t", tags="piano", negative_tags="drums"
+    )
+    url = anyint_gateway.task(task.id).request["uploadUrl"]
+    host, port = url.split("/")[2].split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    path = "/" + url.split("/", 3)[3]
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+    await writer.drain()
+    assert (await reader.readline()).startswith(b"HTTP/1.1 200")  # then reads no more
+    # aclose() must not wait for the stalled download (it used to, for minutes).
+    await asyncio.wait_for(client.aclose(), timeout=30)
+    await asyncio.wait_for(reader.read(), timeout=30)  # the connection was cut
+    writer.close()

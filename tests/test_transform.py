@@ -286,6 +286,14 @@ KINDS = {
 }
 
 
+async def _submit(route: str, client: AnyIntMusic, files: str, song: MusicResult) -> Any:
+    """Submit ``route`` (a music-shaped one from a served file, an export of ``song``'s track)."""
+    music = MUSIC_ROUTES.get(route)
+    if music is not None:
+        return await music(client, f"{files}/take.mp3", song)
+    return await EXPORTS[route](client, song)
+
+
 @pytest.mark.parametrize("route", [*MUSIC_ROUTES, *EXPORTS])
 async def test_a_failure_reported_by_callback_fails_the_wait(
     anyint_gateway: FakeGateway,
@@ -295,12 +303,7 @@ async def test_a_failure_reported_by_callback_fails_the_wait(
     route: str,
 ) -> None:
     anyint_gateway.fail_tasks()
-    submit = MUSIC_ROUTES.get(route)
-    task = await (
-        submit(anyint_client, f"{files}/take.mp3", song)
-        if submit
-        else EXPORTS[route](anyint_client, song)
-    )
+    task = await _submit(route, anyint_client, files, song)
     with pytest.raises(TaskFailedError) as failed:
         await task
     assert failed.value.task_id == task.id
@@ -329,12 +332,7 @@ async def test_duplicate_callbacks_resolve_the_wait_once(
     route: str,
 ) -> None:
     anyint_gateway.duplicates = 2
-    submit = MUSIC_ROUTES.get(route)
-    task = await (
-        submit(anyint_client, f"{files}/take.mp3", song)
-        if submit
-        else EXPORTS[route](anyint_client, song)
-    )
+    task = await _submit(route, anyint_client, files, song)
     result = await task
     await anyint_gateway.wait_idle()
     finals = [e for e in [e async for e in task.events()] if e.is_final]
@@ -351,10 +349,7 @@ async def test_with_every_callback_lost_polling_brings_the_result(
     async with AnyIntMusic(
         api_key=anyint_gateway.api_key, base_url=anyint_gateway.url, poll_interval=0.05, timeout=20
     ) as client:
-        submit = MUSIC_ROUTES.get(route)
-        task = await (
-            submit(client, f"{files}/take.mp3", song) if submit else EXPORTS[route](client, song)
-        )
+        task = await _submit(route, client, files, song)
         result = await task
         assert client.stats().callbacks == 0
         assert client.stats().polls >= 1
@@ -372,12 +367,7 @@ async def test_another_client_re_attaches_by_id(
     files: str,
     route: str,
 ) -> None:
-    submit = MUSIC_ROUTES.get(route)
-    task = await (
-        submit(anyint_client, f"{files}/take.mp3", song)
-        if submit
-        else EXPORTS[route](anyint_client, song)
-    )
+    task = await _submit(route, anyint_client, files, song)
     result = await task
     async with AnyIntMusic(
         api_key=anyint_gateway.api_key, base_url=anyint_gateway.url, timeout=20
@@ -487,9 +477,7 @@ async def test_closing_the_client_cuts_a_stalled_download_of_a_shared_file(
     anyint_gateway.stage_delay = 60.0
     client = AnyIntMusic(api_key=anyint_gateway.api_key, base_url=anyint_gateway.url)
     await client.open()
-    task = await client.submit_add_instrumental(
-        big, title="t", tags="piano", negative_tags="drums"
-    )
+    task = await client.submit_add_instrumental(big, title="t", tags="piano", negative_tags="drums")
     url = anyint_gateway.task(task.id).request["uploadUrl"]
     host, port = url.split("/")[2].split(":")
     reader, writer = await asyncio.open_connection(host, int(port))

@@ -31,11 +31,10 @@ from . import AnyIntMusic, CallbackUnreachableError, TaskKind, errors
 from ._cli_output import CommandError, Output
 from ._http import USER_AGENT, unwrap
 from ._kinds import KINDS
-from ._polling import BACKOFF
 from ._settings import is_http_url, is_loopback
 
-# The command line's clients poll a task whose final callback has not come this long after its
-# submit, then at intervals growing by BACKOFF up to four times this one (see _polling).
+# The command line's clients poll a task whose final callback is lost every this many seconds
+# (see _polling: until they have seen tasks end, and while no callback reaches them).
 POLL_INTERVAL = 30.0
 # `wait`: someone waits at a terminal for a task this process did not submit.
 WAIT_POLL_INTERVAL = 2.0
@@ -70,11 +69,7 @@ class Check:
 
 def polling_cadence() -> str:
     """How often a task is polled when no callback comes, in words."""
-    most = min(POLL_INTERVAL * 4, 300.0)
-    return (
-        f"the first poll {POLL_INTERVAL:g} s after the submit, then every "
-        f"{POLL_INTERVAL * BACKOFF:g} s, growing to every {most / 60:g} min"
-    )
+    return f"a poll every {POLL_INTERVAL:g} s from the submit until the task ends"
 
 
 def polling_note(base_url: str, public_url: str | None) -> str | None:

@@ -4,7 +4,7 @@ command that made it would have; ``status`` shows where it is now, without waiti
 A task goes on at the service whatever happened to the command that submitted it (Ctrl-C, a
 lost connection, a timeout), and that command printed the ``wait`` that picks it up. ``wait``
 re-attaches with ``client.task``: a task of another process is followed by polling its record
-(at once, then after 2 s, growing to every 30 s), since its callbacks go to the receiver of the
+(at once, then every 2 s, growing to every 8 s), since its callbacks go to the receiver of the
 process that submitted it. ``status`` reads the record once.
 """
 

@@ -59,11 +59,14 @@ class AnyIntMusic:
         public_url: the base URL at which the service can reach the receiver (a tunnel or load
             balancer); default ``ANYINT_PUBLIC_URL``, else the receiver's own address.
         timeout: default seconds to wait for a task's final result.
-        poll_interval: when a task's final callback has not come this many seconds after the
-            submit, its record is polled (then at growing intervals) until it ends, so a lost
-            callback costs time, not the result. ``None`` turns this off (tasks re-attached with
-            :meth:`task` are still polled, every 30 s). A poll refused for good (the task is
-            unknown, the key is refused) ends the wait with that error.
+        poll_interval: the unit of the polling fallback, which reads a task's record when its
+            final callback is late, so a lost callback costs time, not the result. While
+            callbacks arrive, a task is polled only once it runs longer than its kind usually
+            takes; while they do not, it is polled every ``poll_interval`` seconds from when
+            its kind usually ends (README, "How the fallback decides when to poll"). ``None``
+            turns this off (tasks re-attached with :meth:`task` are still polled, every 30 s).
+            A poll refused for good (the task is unknown, the key is refused) ends the wait
+            with that error.
         poll_concurrency: at most this many polls run at once. The default keeps thousands of
             late tasks each polled on time on a busy machine; rate answers from the gateway
             slow polls down either way.
@@ -356,7 +359,8 @@ class AnyIntMusic:
 
         A task this client submitted is tracked by its callbacks. Any other task (submitted
         elsewhere, or before a restart) is watched by polling its record, first at once, then
-        every ``poll_interval`` seconds (30 s when polling is off), growing slowly.
+        every ``poll_interval`` seconds (30 s when polling is off), less often once it runs
+        much longer than tasks of its kind have.
 
         Args:
             task_id: the service's task id.

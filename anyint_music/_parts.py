@@ -84,6 +84,7 @@ class Parts:
             concurrency=s.poll_concurrency,
         )
         self.registry.unwatch = self.poller.unschedule
+        self.registry.heard = self.poller.heard
         self.registry.watch = self._watch
         self.callbacks = CallbackHandler(
             self.registry,

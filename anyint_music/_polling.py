@@ -1,10 +1,28 @@
 """The polling fallback: one loop that polls the records of tasks whose final callback is late.
 
-A task is scheduled when it is bound; if its final callback has not come by then, its record is
-fetched, and again with a growing interval until the task ends. Whichever of callback and poll
-delivers the final result first wins; the registry ignores the other. At most ``concurrency``
-polls run at once, so thousands of late tasks do not become thousands of concurrent requests;
-the transport's throttle slows them further when the gateway answers with rate limits.
+When to poll is learnt, not fixed: every time below derives from ``poll_interval`` and from what
+this client has observed (`Observed`).
+
+- **Callbacks working** (the latest sign is a callback that arrived, of any task and stage): a
+  task is polled only once it is overdue, 1.25 times the longest recent duration of its kind
+  plus one interval after its submit (four intervals while none has been seen). Healthy
+  callbacks thus cost almost no polls.
+- **Callbacks lost** (no callback has come yet, or the latest sign is a poll that found a
+  finished task its final callback never reached): a task is polled every interval from the
+  earliest its kind usually ends (the 10th percentile of recent durations, at least one
+  interval), so a result is on average half an interval late.
+- Every pending task is looked at each interval, without a request when it is not due, so a
+  change of state (the receiver became unreachable) changes every schedule within one interval.
+  A task past twice the longest duration of its kind is polled at intervals growing by half,
+  up to four intervals.
+
+Durations are learnt as lower bounds: a callback gives the exact one, a poll only the last time
+its task was still running. An estimate built on poll times alone would drift later and later.
+
+Whichever of callback and poll delivers the final result first wins; the registry ignores the
+other. At most ``concurrency`` polls run at once, so thousands of late tasks do not become
+thousands of concurrent requests; the transport's throttle slows them further when the gateway
+answers with rate limits.
 
 A poll answered with a permanent refusal (the task is unknown, the key is refused) ends the
 wait with that error: asking again would only be refused again until ``max_task_age``.
@@ -17,11 +35,12 @@ import functools
 import heapq
 import itertools
 import logging
+import math
+from collections import deque
 from collections.abc import Awaitable, Callable
 
 from . import errors
 from ._background import Background
-from ._housekeeping import compacted
 from ._models import TaskEvent, TaskKind
 from ._registry import TaskRegistry
 from ._tasks import TaskState
@@ -49,10 +68,88 @@ def refused_for_good(exc: BaseException) -> bool:
 
 
 DEFAULT_CONCURRENCY = 32
+# Multiples of poll_interval (see the module's docstring).
+UNKNOWN_PATIENCE = 4.0
+MOST_STEPS = 4.0
+# How many recent durations of each kind the schedule learns from.
+SAMPLES = 64
+
+
+class Observed:
+    """What this client has seen of callbacks and of how long tasks take, by kind."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._durations: dict[TaskKind, deque[float]] = {}
+        # Loop times of the latest callback and of the latest poll that found a task finished
+        # before its final callback: the later of the two says whether callbacks work.
+        self.last_callback = -math.inf
+        self.last_missed = -math.inf
+
+    def heard(self) -> None:
+        self.last_callback = asyncio.get_running_loop().time()
+
+    def missed(self) -> None:
+        self.last_missed = asyncio.get_running_loop().time()
+
+    @property
+    def callbacks_work(self) -> bool:
+        return self.last_callback > self.last_missed
+
+    def took(self, kind: TaskKind, seconds: float) -> None:
+        """A task of ``kind`` ended at least ``seconds`` after its submit."""
+        samples = self._durations.get(kind)
+        if samples is None:
+            samples = self._durations[kind] = deque(maxlen=SAMPLES)
+        samples.append(max(seconds, 0.0))
+
+    def earliest(self, kind: TaskKind) -> float:
+        """Seconds after its submit a task of ``kind`` is first worth polling when callbacks
+        are lost: when about one in ten ends, and at least one interval."""
+        samples = self._durations.get(kind)
+        if not samples:
+            return self.interval
+        return max(self.interval, sorted(samples)[len(samples) // 10])
+
+    def longest(self, kind: TaskKind) -> float | None:
+        samples = self._durations.get(kind)
+        return max(samples) if samples else None
+
+    def patience(self, kind: TaskKind) -> float:
+        """Seconds after its submit a task of ``kind`` is polled although callbacks work."""
+        longest = self.longest(kind)
+        if longest is None:
+            return UNKNOWN_PATIENCE * self.interval
+        return 1.25 * longest + self.interval
+
+    def overdue(self, kind: TaskKind) -> float:
+        """Seconds after its submit a task of ``kind`` is late enough to be polled less often."""
+        longest = self.longest(kind)
+        return 2 * longest if longest is not None else UNKNOWN_PATIENCE * self.interval
+
+
+class _Entry:
+    """One pending task in the poller's heap: when it is next looked at, and what its polls
+    have shown so far."""
+
+    __slots__ = ("at", "running", "seq", "state", "step")
+
+    def __init__(self, at: float, seq: int, state: TaskState, step: float, running: float):
+        self.at = at
+        self.seq = seq
+        self.state: TaskState | None = state  # None once the task ended: a dead entry
+        self.step = step  # the gap to the next poll
+        self.running = running  # loop time a poll last found it running (else its submit)
+
+    def __lt__(self, other: _Entry) -> bool:
+        return (self.at, self.seq) < (other.at, other.seq)
 
 
 class Poller:
-    """Polls due tasks' records and hands what they show to the registry."""
+    """Looks at pending tasks every interval and polls those due (see the module's docstring)."""
+
+    # A heap this much longer than twice its live tasks is compacted.
+    SLACK = 64
 
     def __init__(
         self,
@@ -60,18 +157,19 @@ class Poller:
         fetch: Fetch,
         *,
         interval: float,
-        max_interval: float | None = None,
         concurrency: int = DEFAULT_CONCURRENCY,
     ) -> None:
         self._registry = registry
         self._fetch = fetch
         self.interval = interval
-        self.max_interval = max_interval or max(interval, min(interval * 4, 300.0))
-        # First polls all come one interval after their bind, so they are due in insertion
-        # order: a dict keeps them in that order and lets a finished task leave at once.
-        self._first: dict[TaskState, float] = {}
-        # Later polls (growing intervals, or "now" for re-attached tasks) are few: a heap.
-        self._heap: list[tuple[float, int, float, TaskState]] = []
+        self.observed = Observed(interval)
+        self._heap: list[_Entry] = []
+        # The entry of each watched task. A task that ends leaves at once and its entry lets
+        # go of it, so the heap holds nothing of finished tasks but small dead entries.
+        self._scheduled: dict[TaskState, _Entry] = {}
+        self._dead = 0
+        # Tasks whose poll is applying a result: their end is the poll's, not a callback's.
+        self._applying: set[TaskState] = set()
         self._seq = itertools.count()
         self._wake = asyncio.Event()
         self.concurrency = concurrency
@@ -85,62 +183,97 @@ class Poller:
     async def stop(self) -> None:
         await self._background.aclose()
         self._heap.clear()
-        self._first.clear()
+        self._scheduled.clear()
+        self._dead = 0
 
     def schedule(self, state: TaskState, delay: float | None = None) -> None:
-        """Poll ``state`` after ``delay`` seconds (default: one interval) unless it ends first."""
-        loop = asyncio.get_running_loop()
+        """Watch ``state`` until it ends: first looked at after ``delay`` seconds (a re-attached
+        task, polled then whatever the schedule says), else when its kind is first worth
+        polling."""
+        now = asyncio.get_running_loop().time()
         if delay is None:
-            self._first[state] = loop.time() + self.interval
-            if len(self._first) == 1:
-                self._wake.set()
-            return
-        heapq.heappush(self._heap, (loop.time() + delay, next(self._seq), delay, state))
-        if self._heap[0][3] is state:
+            at, step = state.created + self.observed.earliest(state.kind), self.interval
+        else:
+            at, step = now + delay, 0.0  # step 0: poll when due, whatever callbacks do
+        if state in self._scheduled:
+            return  # one chain of looks per task
+        entry = _Entry(max(at, now), next(self._seq), state, step, state.created)
+        self._scheduled[state] = entry
+        self._push(entry)
+
+    def _push(self, entry: _Entry) -> None:
+        heapq.heappush(self._heap, entry)
+        if self._heap[0] is entry:
             self._wake.set()
 
+    def heard(self) -> None:
+        """A callback arrived (any task, any stage)."""
+        self.observed.heard()
+
     def unschedule(self, state: TaskState) -> None:
-        """Forget a finished task's first poll (its later polls are skipped when due)."""
-        first = self._first
-        if first.pop(state, None) is not None and not first:
-            self._first = compacted(first)  # drained: let go of the room a peak needed
+        """A task ended: learn its duration if a callback ended it, and forget it."""
+        if state not in self._applying and _ended_by_service(state):
+            now = state.future.get_loop().time()
+            self.observed.took(state.kind, now - state.created)
+            self.observed.heard()
+        entry = self._scheduled.pop(state, None)
+        if entry is None:
+            return
+        entry.state = None
+        self._dead += 1
+        if not self._scheduled:
+            # Drained: let go of the room a peak needed, and of every dead entry.
+            self._scheduled = {}
+            self._heap = []
+            self._dead = 0
+        elif self._dead > len(self._scheduled) + self.SLACK:
+            self._heap = [e for e in self._heap if e.state is not None]
+            heapq.heapify(self._heap)
+            self._dead = 0
 
-    def _due(self, now: float) -> list[tuple[float, TaskState]]:
-        due: list[tuple[float, TaskState]] = []
-        first = self._first
-        while first:
-            state, at = next(iter(first.items()))
-            if at > now:
-                break
-            del first[state]
-            due.append((self.interval, state))
-        while self._heap and self._heap[0][0] <= now:
-            _, _, wait, state = heapq.heappop(self._heap)
-            due.append((wait, state))
+    def _look(self, entry: _Entry, state: TaskState, now: float) -> bool:
+        """Whether to poll ``entry``'s task now; if not, when to look again is set."""
+        if entry.step == 0.0 or not self.observed.callbacks_work:
+            return True
+        age = now - state.created
+        patience = self.observed.patience(state.kind)
+        if age >= patience:
+            return True
+        entry.at = min(now + self.interval, state.created + patience)
+        return False
+
+    def _due(self, now: float) -> list[_Entry]:
+        due: list[_Entry] = []
+        heap = self._heap
+        while heap and heap[0].at <= now:
+            entry = heapq.heappop(heap)
+            if entry.state is None:
+                self._dead -= 1
+                continue
+            if self._look(entry, entry.state, now):
+                due.append(entry)
+            else:
+                entry.seq = next(self._seq)
+                heapq.heappush(heap, entry)
         return due
-
-    def _next_due(self) -> float | None:
-        times = [t for t in (next(iter(self._first.values()), None),) if t is not None]
-        if self._heap:
-            times.append(self._heap[0][0])
-        return min(times) if times else None
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
             self._wake.clear()
-            for wait, state in self._due(loop.time()):
-                if state.future.done():
+            for entry in self._due(loop.time()):
+                state = entry.state
+                if state is None or state.future.done():
                     continue
                 await self._slots.acquire()
                 task = self._background.spawn(
-                    self._poll(state, wait),
+                    self._poll(entry, state),
                     name=f"poll {state.task_id}",
-                    on_error=functools.partial(self._retry_later, state),
+                    on_error=functools.partial(self._retry_later, entry),
                 )
                 # Released when the poll's task ends, even one cancelled before it began.
                 task.add_done_callback(lambda _: self._slots.release())
-            due = self._next_due()
+            due = self._heap[0].at if self._heap else None
             timeout = None if due is None else max(due - loop.time(), 0.0)
             try:
                 async with asyncio.timeout(timeout):
@@ -148,9 +281,10 @@ class Poller:
             except TimeoutError:
                 pass
 
-    async def _poll(self, state: TaskState, wait: float) -> None:
+    async def _poll(self, entry: _Entry, state: TaskState) -> None:
         assert state.task_id is not None
         self.polls += 1
+        asked = asyncio.get_running_loop().time()
         try:
             event = await self._fetch(state.kind, state.task_id)
         except Exception as exc:
@@ -168,7 +302,8 @@ class Poller:
                 "polling task %s failed: %s", state.task_id, exc, extra={"task_id": state.task_id}
             )
             event = None
-        if event is not None:
+        if event is not None and not state.future.done():
+            self._applying.add(state)
             try:
                 await self._registry.apply(state, event)
             except Exception as exc:  # e.g. the store failed: the next poll tries again
@@ -178,10 +313,41 @@ class Poller:
                     exc,
                     extra={"task_id": state.task_id},
                 )
-        if not state.future.done():
-            self.schedule(state, min(wait * BACKOFF, self.max_interval) if wait else self.interval)
+            finally:
+                self._applying.discard(state)
+            if state.future.done():
+                # The record had the end before any callback did: callbacks may be lost.
+                if _ended_by_service(state):
+                    self.observed.took(state.kind, entry.running - state.created)
+                    self.observed.missed()
+                return
+        if entry.state is None or state.future.done():
+            return
+        entry.running = asked
+        self._again(entry, state)
 
-    def _retry_later(self, state: TaskState, _: Exception) -> None:
+    def _again(self, entry: _Entry, state: TaskState) -> None:
+        """Look at ``entry``'s task again after a poll found it running."""
+        now = asyncio.get_running_loop().time()
+        step = entry.step or self.interval
+        if now - state.created >= self.observed.overdue(state.kind):
+            step = min(step * BACKOFF, MOST_STEPS * self.interval)
+        entry.step = step
+        entry.at = now + step
+        entry.seq = next(self._seq)
+        self._push(entry)
+
+    def _retry_later(self, entry: _Entry, _: Exception) -> None:
         """A poll failed unexpectedly (it is logged): poll again, rather than lose the task."""
-        if not state.future.done():
-            self.schedule(state, self.interval)
+        state = entry.state
+        if state is not None and not state.future.done():
+            self._again(entry, state)
+
+
+def _ended_by_service(state: TaskState) -> bool:
+    """Whether a finished task's end is the service's verdict (a result or its failure), not
+    this client giving up on it."""
+    if state.future.cancelled():
+        return False
+    exc = state.future.exception()
+    return exc is None or isinstance(exc, errors.TaskFailedError)

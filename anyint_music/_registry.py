@@ -70,6 +70,8 @@ class TaskRegistry(RemoteEvents, Housekeeping):
         self.completed = 0
         self.failed = 0
         self.unwatch: Callable[[TaskState], None] | None = None
+        # Told of every callback for a task of ours, whichever worker received it.
+        self.heard: Callable[[], None] | None = None
         self.duplicates = 0
 
     def __len__(self) -> int:
@@ -171,6 +173,8 @@ class TaskRegistry(RemoteEvents, Housekeeping):
 
     async def deliver(self, state: TaskState, event: TaskEvent) -> Outcome:
         """Route a callback's event to ``state`` (found by its token)."""
+        if self.heard is not None:
+            self.heard()
         if state.task_id is None:
             assert state.token is not None
             # Held until the submit answers: one event per stage and task id, so duplicates

@@ -138,7 +138,8 @@ def containers(client: AnyIntMusic) -> dict[str, int]:
         "registry._by_token": sys.getsizeof(registry._by_token),
         "registry._by_task": sys.getsizeof(registry._by_task),
         "registry._finished": sys.getsizeof(registry._finished),
-        "poller._first": sys.getsizeof(poller._first),
+        "poller._scheduled": sys.getsizeof(poller._scheduled),
+        "poller._heap": sys.getsizeof(poller._heap),
         # not the SDK's: asyncio's set of live tasks, grown by the 100,000 waiting coroutines
         "asyncio.tasks._all_tasks": sys.getsizeof(all_tasks) if all_tasks is not None else 0,
     }
@@ -196,7 +197,8 @@ async def child(tasks: int, retention: float, sites: bool) -> dict[str, Any]:
         figures["containers_after_prune_len"] = {
             "registry._by_token": len(registry._by_token),
             "registry._by_task": len(registry._by_task),
-            "poller._first": len(client._poller._first),
+            "poller._scheduled": len(client._poller._scheduled),
+            "poller._heap": len(client._poller._heap),
         }
         figures["seconds"] = time.monotonic() - started
     return figures

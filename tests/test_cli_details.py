@@ -158,7 +158,7 @@ def test_against_a_remote_gateway_it_says_once_that_results_come_by_polling() ->
     notices = [e["message"] for e in events(done.stdout) if e["event"] == "notice"]
     assert len(notices) == 1, notices  # the SDK's own warning is not said twice
     assert "results will come by polling" in notices[0]
-    assert "the first poll 30 s after the submit" in notices[0]
+    assert "a poll every 30 s from the submit" in notices[0]
     assert "--public-url" in notices[0]
     assert events(done.stdout)[0]["event"] == "notice"  # before anything is sent
     assert asked.returncode == 0, asked.stderr
@@ -169,7 +169,7 @@ def test_the_polling_note_in_process() -> None:
     note = polling_note("https://gateway.api.anyint.ai", None)
     assert note is not None
     assert note.startswith("no public URL: https://gateway.api.anyint.ai cannot call back")
-    assert "the first poll 30 s after the submit, then every 45 s, growing to every 2 min" in note
+    assert "a poll every 30 s from the submit until the task ends" in note
     assert "--public-url https://YOUR-TUNNEL --callback-port 8080" in note
     assert polling_note("http://127.0.0.1:8787", None) is None
     assert polling_note("https://gateway.api.anyint.ai", "https://hooks.example.com") is None

@@ -238,6 +238,6 @@ def test_an_unreachable_gateway_fails_and_a_remote_one_without_public_url_warns(
     callbacks = seen["callbacks"]
     assert callbacks["status"] == "warn"
     assert "local-only" in callbacks["message"]
-    assert "the first poll 30 s after the submit" in callbacks["message"]
+    assert "a poll every 30 s from the submit" in callbacks["message"]
     assert "--public-url" in callbacks["fix"]
     assert one_line_error(done) == "error: 1 of 4 checks failed: gateway"

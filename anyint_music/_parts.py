@@ -84,7 +84,6 @@ class Parts:
             concurrency=s.poll_concurrency,
         )
         self.registry.unwatch = self.poller.unschedule
-        self.registry.heard = self.poller.heard
         self.registry.watch = self._watch
         self.callbacks = CallbackHandler(
             self.registry,

@@ -35,7 +35,6 @@ import functools
 import heapq
 import itertools
 import logging
-import math
 from collections import deque
 from collections.abc import Awaitable, Callable
 
@@ -73,47 +72,66 @@ UNKNOWN_PATIENCE = 4.0
 MOST_STEPS = 4.0
 # How many recent durations of each kind the schedule learns from.
 SAMPLES = 64
+RECOMPUTE = 8
+
+
+class _Durations:
+    """Recent durations of one kind, and the two figures the schedule reads from them."""
+
+    __slots__ = ("fresh", "high", "low", "samples")
+
+    def __init__(self) -> None:
+        self.samples: deque[float] = deque(maxlen=SAMPLES)
+        self.fresh = 0  # samples since the figures were computed
+        self.low = self.high = 0.0
+
+    def figures(self) -> tuple[float, float]:
+        """The 10th percentile and the longest, recomputed only every few samples: both
+        change slowly, and a bind or a look must not sort the samples each time."""
+        if self.fresh and (self.fresh >= RECOMPUTE or self.high == 0.0):
+            ordered = sorted(self.samples)
+            self.low, self.high = ordered[len(ordered) // 10], ordered[-1]
+            self.fresh = 0
+        return self.low, self.high
 
 
 class Observed:
     """What this client has seen of callbacks and of how long tasks take, by kind."""
 
-    def __init__(self, interval: float) -> None:
+    def __init__(self, interval: float, registry: TaskRegistry) -> None:
         self.interval = interval
-        self._durations: dict[TaskKind, deque[float]] = {}
-        # Loop times of the latest callback and of the latest poll that found a task finished
-        # before its final callback: the later of the two says whether callbacks work.
-        self.last_callback = -math.inf
-        self.last_missed = -math.inf
-
-    def heard(self) -> None:
-        self.last_callback = asyncio.get_running_loop().time()
+        self._registry = registry
+        self._durations: dict[TaskKind, _Durations] = {}
+        # The registry's count of callbacks heard when a poll last found a task finished before
+        # its final callback: a callback since then says callbacks work.
+        self._heard_at_miss = 0
 
     def missed(self) -> None:
-        self.last_missed = asyncio.get_running_loop().time()
+        self._heard_at_miss = self._registry.heard
 
     @property
     def callbacks_work(self) -> bool:
-        return self.last_callback > self.last_missed
+        return self._registry.heard > self._heard_at_miss
 
     def took(self, kind: TaskKind, seconds: float) -> None:
         """A task of ``kind`` ended at least ``seconds`` after its submit."""
-        samples = self._durations.get(kind)
-        if samples is None:
-            samples = self._durations[kind] = deque(maxlen=SAMPLES)
-        samples.append(max(seconds, 0.0))
+        durations = self._durations.get(kind)
+        if durations is None:
+            durations = self._durations[kind] = _Durations()
+        durations.samples.append(seconds if seconds > 0.0 else 0.0)
+        durations.fresh += 1
 
     def earliest(self, kind: TaskKind) -> float:
         """Seconds after its submit a task of ``kind`` is first worth polling when callbacks
         are lost: when about one in ten ends, and at least one interval."""
-        samples = self._durations.get(kind)
-        if not samples:
+        durations = self._durations.get(kind)
+        if durations is None:
             return self.interval
-        return max(self.interval, sorted(samples)[len(samples) // 10])
+        return max(self.interval, durations.figures()[0])
 
     def longest(self, kind: TaskKind) -> float | None:
-        samples = self._durations.get(kind)
-        return max(samples) if samples else None
+        durations = self._durations.get(kind)
+        return durations.figures()[1] if durations is not None else None
 
     def patience(self, kind: TaskKind) -> float:
         """Seconds after its submit a task of ``kind`` is polled although callbacks work."""
@@ -162,7 +180,7 @@ class Poller:
         self._registry = registry
         self._fetch = fetch
         self.interval = interval
-        self.observed = Observed(interval)
+        self.observed = Observed(interval, registry)
         self._heap: list[_Entry] = []
         # The entry of each watched task. A task that ends leaves at once and its entry lets
         # go of it, so the heap holds nothing of finished tasks but small dead entries.
@@ -206,16 +224,11 @@ class Poller:
         if self._heap[0] is entry:
             self._wake.set()
 
-    def heard(self) -> None:
-        """A callback arrived (any task, any stage)."""
-        self.observed.heard()
-
-    def unschedule(self, state: TaskState) -> None:
-        """A task ended: learn its duration if a callback ended it, and forget it."""
+    def unschedule(self, state: TaskState, now: float) -> None:
+        """A task ended at loop time ``now``: learn its duration if a callback ended it, and
+        forget it."""
         if state not in self._applying and _ended_by_service(state):
-            now = state.future.get_loop().time()
             self.observed.took(state.kind, now - state.created)
-            self.observed.heard()
         entry = self._scheduled.pop(state, None)
         if entry is None:
             return

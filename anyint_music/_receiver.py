@@ -75,7 +75,15 @@ class _ConnectionCap:
 
     def factory(self, server: web.Server) -> Callable[[], asyncio.Protocol]:
         """The protocol factory for ``loop.create_server``: aiohttp's, counted."""
-        return lambda: _Counted(self, server())
+        # A class of its own per cap, since the handler has no room for one more attribute.
+        counted = type("_Counted", (_Counted,), {"__slots__": (), "cap": self})
+
+        def made() -> RequestHandler:
+            handler = server()
+            handler.__class__ = counted
+            return handler
+
+        return made
 
     def opened(self, conn: RequestHandler) -> None:
         if len(self._waiting) + len(self._answering) >= self.limit:
@@ -105,32 +113,23 @@ class _ConnectionCap:
             self._waiting[conn] = None  # now waits for its next request, last in line
 
 
-class _Counted(asyncio.Protocol):
-    """aiohttp's protocol for one connection, telling the cap when it opens and closes."""
+class _Counted(RequestHandler):
+    """aiohttp's protocol for one connection, telling the cap when it opens and closes.
 
-    def __init__(self, cap: _ConnectionCap, inner: RequestHandler) -> None:
-        self._cap = cap
-        self._inner = inner
+    The very handler aiohttp made, given this class (the same slots, no new state): its
+    ``data_received`` is aiohttp's own, with no wrapper's call in front of every chunk.
+    """
+
+    __slots__ = ()
+    cap: _ConnectionCap
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._inner.connection_made(transport)
-        self._cap.opened(self._inner)
+        super().connection_made(transport)
+        self.cap.opened(self)
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._cap.closed(self._inner)
-        self._inner.connection_lost(exc)
-
-    def data_received(self, data: bytes) -> None:
-        self._inner.data_received(data)
-
-    def eof_received(self) -> None:
-        self._inner.eof_received()  # aiohttp's answers None as well: the transport closes
-
-    def pause_writing(self) -> None:
-        self._inner.pause_writing()
-
-    def resume_writing(self) -> None:
-        self._inner.resume_writing()
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self.cap.closed(self)
+        super().connection_lost(exc)
 
 
 class CallbackReceiver:

@@ -69,9 +69,9 @@ class TaskRegistry(RemoteEvents, Housekeeping):
         self.on_event: Callable[[TaskEvent], None] | None = None
         self.completed = 0
         self.failed = 0
-        self.unwatch: Callable[[TaskState], None] | None = None
-        # Told of every callback for a task of ours, whichever worker received it.
-        self.heard: Callable[[], None] | None = None
+        self.unwatch: Callable[[TaskState, float], None] | None = None
+        # Callbacks for tasks of ours, whichever worker received them (the poller reads it).
+        self.heard = 0
         self.duplicates = 0
 
     def __len__(self) -> int:
@@ -173,8 +173,7 @@ class TaskRegistry(RemoteEvents, Housekeeping):
 
     async def deliver(self, state: TaskState, event: TaskEvent) -> Outcome:
         """Route a callback's event to ``state`` (found by its token)."""
-        if self.heard is not None:
-            self.heard()
+        self.heard += 1
         if state.task_id is None:
             assert state.token is not None
             # Held until the submit answers: one event per stage and task id, so duplicates
@@ -256,10 +255,11 @@ class TaskRegistry(RemoteEvents, Housekeeping):
             state.future.set_result(outcome)
             self.completed += 1
         state.notify()
+        now = state.future.get_loop().time()  # the clock TaskState.created uses
         if self.unwatch is not None:
-            self.unwatch(state)
+            self.unwatch(state, now)
         finished = self._finished
-        finished[state] = state.future.get_loop().time()  # the clock TaskState.created uses
+        finished[state] = now
         if len(finished) > self._finished_max:  # age limits are kept by new() and housekeeping
             self._drop(finished.popitem(last=False)[0])
 

@@ -34,7 +34,7 @@ class RemoteEvents:
     _by_task: dict[str, TaskState]
     background: Background
     watch: Watch | None
-    heard: Callable[[], None] | None
+    heard: int
     failed: int
     duplicates: int
 
@@ -63,8 +63,7 @@ class RemoteEvents:
 
     async def deliver_foreign(self, stored: StoredTask, event: TaskEvent) -> Outcome:
         """Record a callback for another worker's task; the store tells that worker."""
-        if self.heard is not None:
-            self.heard()
+        self.heard += 1
         if stored.task_id is not None and event.task_id != stored.task_id:
             return Outcome.MISMATCH
         if not usable(stored.kind, event):
@@ -83,8 +82,7 @@ class RemoteEvents:
         state = self._by_token.get(token)
         if state is None:
             return
-        if self.heard is not None:
-            self.heard()
+        self.heard += 1
         if state.task_id is None:
             early = state.early or []
             if not any(e.stage is event.stage and e.task_id == event.task_id for e in early):

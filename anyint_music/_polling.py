@@ -33,8 +33,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import heapq
-import itertools
 import logging
+import math
 from collections import deque
 from collections.abc import Awaitable, Callable
 
@@ -150,17 +150,16 @@ class _Entry:
     """One pending task in the poller's heap: when it is next looked at, and what its polls
     have shown so far."""
 
-    __slots__ = ("at", "running", "seq", "state", "step")
+    __slots__ = ("at", "running", "state", "step")
 
-    def __init__(self, at: float, seq: int, state: TaskState, step: float, running: float):
+    def __init__(self, at: float, state: TaskState, step: float, running: float):
         self.at = at
-        self.seq = seq
         self.state: TaskState | None = state  # None once the task ended: a dead entry
         self.step = step  # the gap to the next poll
         self.running = running  # loop time a poll last found it running (else its submit)
 
     def __lt__(self, other: _Entry) -> bool:
-        return (self.at, self.seq) < (other.at, other.seq)
+        return self.at < other.at  # ties in any order: no sequence number to keep
 
 
 class Poller:
@@ -181,14 +180,18 @@ class Poller:
         self._fetch = fetch
         self.interval = interval
         self.observed = Observed(interval, registry)
+        # Entries in the order they come due: most are (a first look, a bind's time plus the
+        # same delay; a look again, now plus one interval), so a queue takes them in O(1)
+        # and only the rest go to a heap, whose every push compares in Python.
+        self._queue: deque[_Entry] = deque()
         self._heap: list[_Entry] = []
+        self._sleeping_until = math.inf
         # The entry of each watched task. A task that ends leaves at once and its entry lets
         # go of it, so the heap holds nothing of finished tasks but small dead entries.
         self._scheduled: dict[TaskState, _Entry] = {}
         self._dead = 0
         # Tasks whose poll is applying a result: their end is the poll's, not a callback's.
         self._applying: set[TaskState] = set()
-        self._seq = itertools.count()
         self._wake = asyncio.Event()
         self.concurrency = concurrency
         self._slots = asyncio.Semaphore(concurrency)
@@ -200,6 +203,7 @@ class Poller:
 
     async def stop(self) -> None:
         await self._background.aclose()
+        self._queue.clear()
         self._heap.clear()
         self._scheduled.clear()
         self._dead = 0
@@ -215,13 +219,17 @@ class Poller:
             at, step = now + delay, 0.0  # step 0: poll when due, whatever callbacks do
         if state in self._scheduled:
             return  # one chain of looks per task
-        entry = _Entry(max(at, now), next(self._seq), state, step, state.created)
+        entry = _Entry(max(at, now), state, step, state.created)
         self._scheduled[state] = entry
         self._push(entry)
 
     def _push(self, entry: _Entry) -> None:
-        heapq.heappush(self._heap, entry)
-        if self._heap[0] is entry:
+        queue = self._queue
+        if not queue or entry.at >= queue[-1].at:
+            queue.append(entry)
+        else:
+            heapq.heappush(self._heap, entry)
+        if entry.at < self._sleeping_until:
             self._wake.set()
 
     def unschedule(self, state: TaskState, now: float) -> None:
@@ -237,9 +245,11 @@ class Poller:
         if not self._scheduled:
             # Drained: let go of the room a peak needed, and of every dead entry.
             self._scheduled = {}
+            self._queue = deque()
             self._heap = []
             self._dead = 0
         elif self._dead > len(self._scheduled) + self.SLACK:
+            self._queue = deque(e for e in self._queue if e.state is not None)
             self._heap = [e for e in self._heap if e.state is not None]
             heapq.heapify(self._heap)
             self._dead = 0
@@ -252,23 +262,31 @@ class Poller:
         patience = self.observed.patience(state.kind)
         if age >= patience:
             return True
-        entry.at = min(now + self.interval, state.created + patience)
+        # One interval on, whatever the patience: the queue keeps its order, and a task past
+        # its patience waits at most one interval more.
+        entry.at = now + self.interval
         return False
 
     def _due(self, now: float) -> list[_Entry]:
-        due: list[_Entry] = []
-        heap = self._heap
+        taken: list[_Entry] = []
+        queue, heap = self._queue, self._heap
+        while queue and queue[0].at <= now:
+            taken.append(queue.popleft())
         while heap and heap[0].at <= now:
-            entry = heapq.heappop(heap)
+            taken.append(heapq.heappop(heap))
+        due: list[_Entry] = []
+        for entry in taken:
             if entry.state is None:
                 self._dead -= 1
-                continue
-            if self._look(entry, entry.state, now):
+            elif self._look(entry, entry.state, now):
                 due.append(entry)
             else:
-                entry.seq = next(self._seq)
-                heapq.heappush(heap, entry)
+                self._push(entry)  # due later than now: not taken again in this pass
         return due
+
+    def _next_due(self) -> float | None:
+        times = [q[0].at for q in (self._queue, self._heap) if q]
+        return min(times) if times else None
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -286,13 +304,16 @@ class Poller:
                 )
                 # Released when the poll's task ends, even one cancelled before it began.
                 task.add_done_callback(lambda _: self._slots.release())
-            due = self._heap[0].at if self._heap else None
+            due = self._next_due()
             timeout = None if due is None else max(due - loop.time(), 0.0)
+            self._sleeping_until = math.inf if due is None else due
             try:
                 async with asyncio.timeout(timeout):
                     await self._wake.wait()
             except TimeoutError:
                 pass
+            finally:
+                self._sleeping_until = -math.inf  # awake: nothing needs to wake it
 
     async def _poll(self, entry: _Entry, state: TaskState) -> None:
         assert state.task_id is not None
@@ -347,7 +368,6 @@ class Poller:
             step = min(step * BACKOFF, MOST_STEPS * self.interval)
         entry.step = step
         entry.at = now + step
-        entry.seq = next(self._seq)
         self._push(entry)
 
     def _retry_later(self, entry: _Entry, _: Exception) -> None:

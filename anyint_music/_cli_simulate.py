@@ -1,4 +1,5 @@
-"""``anyint-music simulate``: the simulator as a standalone server, for apps in any language."""
+"""``anyint-music simulate``: the simulator as a standalone server, for apps in any language,
+with its inspector (a live page of the tasks and their callbacks) at its own address."""
 
 from __future__ import annotations
 
@@ -15,7 +16,11 @@ from .testing import FakeGateway
 async def simulate(args: argparse.Namespace, out: Output) -> None:
     """Serve a :class:`FakeGateway` until SIGINT or SIGTERM, showing what it receives."""
     gateway = FakeGateway(
-        api_key=args.api_key, host=args.host, port=args.port, stage_delay=args.stage_delay
+        api_key=args.api_key,
+        host=args.host,
+        port=args.port,
+        stage_delay=args.stage_delay,
+        inspector=True,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -51,8 +56,10 @@ async def simulate(args: argparse.Namespace, out: Output) -> None:
 
 
 def _announce(gateway: FakeGateway, out: Output, failing: int) -> None:
-    out.emit("listening", None, url=gateway.url, api_key=gateway.api_key)
+    inspector = f"{gateway.url}/"
+    out.emit("listening", None, url=gateway.url, api_key=gateway.api_key, inspector=inspector)
     out.say(f"AnyInt simulator listening on {gateway.url}   (Ctrl-C to stop)")
+    out.say(f"Inspector: {inspector}   (open it in a browser: tasks, callbacks, knobs)")
     out.say("Point any client at it:")
     out.say(f"  export ANYINT_BASE_URL={gateway.url}")
     out.say(f"  export ANYINT_API_KEY={gateway.api_key}")

@@ -12,8 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
 from anyint_music.testing import FakeGateway
+
+# Where a test saved screenshots; the run's summary names the folder (see conftest.py).
+SCREENSHOTS = pytest.StashKey[Path]()
 
 
 def callback_url(gateway: FakeGateway, index: int = -1) -> str:

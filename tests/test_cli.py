@@ -5,11 +5,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import select
 import signal
 import subprocess
 import sys
+import time
 import tomllib
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -278,6 +281,50 @@ def test_the_simulate_server_prints_its_url_and_key_and_stops_cleanly_on_sigterm
     code, rest = running.stop()
     assert code == 0
     assert events(rest)[-1]["event"] == "stopped"
+
+
+def test_the_simulate_server_names_its_inspector_and_serves_it() -> None:
+    running = Simulator()
+    try:
+        inspector = running.listening["inspector"]
+        assert inspector == running.listening["url"] + "/"
+        with urllib.request.urlopen(inspector, timeout=10) as page:
+            assert page.status == 200
+            assert b"/_sim/static/inspector.js" in page.read()
+        with urllib.request.urlopen(inspector + "_sim/tasks", timeout=10) as tasks:
+            assert json.load(tasks)["tasks"] == []
+    finally:
+        code, rest = running.stop()
+    assert code == 0
+    assert [e["event"] for e in events(rest)] == ["stopped"]  # its page's requests: not shown
+
+
+def test_on_a_terminal_the_simulate_server_prints_the_inspector_address() -> None:
+    primary, secondary = os.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "anyint_music", "simulate", "--port", "0"],
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+        env=_env(),
+    )
+    os.close(secondary)
+    shown = re.compile(rb"listening on (http://127\.0\.0\.1:\d+).*Inspector: (\S+)\s", re.S)
+    output = b""
+    try:
+        deadline = time.monotonic() + 20
+        while (found := shown.search(output)) is None and time.monotonic() < deadline:
+            if select.select([primary], [], [], 0.5)[0]:
+                try:
+                    output += os.read(primary, 4096)
+                except OSError:  # EIO: the child closed the terminal (it exited)
+                    break
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
+        os.close(primary)
+    assert found is not None, output
+    assert found.group(2) == found.group(1) + b"/"
 
 
 # --- failures and usage -------------------------------------------------------------------------

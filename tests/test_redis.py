@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import secrets
 import sys
@@ -218,7 +219,11 @@ async def test_three_worker_processes_1000_tasks_one_killed(
                 {line.split()[1] for line in lines if line.startswith("id ")} for lines in submitted
             ]
             victim = procs[2]
-            victim.kill()  # half-way: its tasks are submitted, none has finished
+            # Half-way: its tasks are submitted, none has finished. On a machine slow enough
+            # that it got every result before this line, it has exited: its results are then
+            # in Redis all the same, which the rescuer below checks.
+            with contextlib.suppress(ProcessLookupError):
+                victim.kill()
             await victim.wait()
             finished = [await _lines_until(p, "done") for p in procs[:2]]
             for p in procs[:2]:

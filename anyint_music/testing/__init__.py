@@ -7,7 +7,8 @@ really POSTs the callbacks to your receiver::
         song = await client.generate(prompt="a song", model=Model.V5)
 
 With pytest, the plugin installed with this package gives the fixtures ``anyint_gateway`` and
-``anyint_client`` (see ``anyint_music.testing._plugin``).
+``anyint_client`` (see ``anyint_music.testing._plugin``). ``FakeGateway(inspector=True)`` serves
+a live page of its tasks and callbacks at its own address, with controls for its knobs.
 """
 
 from ._gateway import (

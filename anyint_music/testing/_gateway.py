@@ -9,7 +9,8 @@ vocal-removal, split-stem, wav-generate and mp4-generate (one callback each); ge
 and the six query routes. Result files (MP3, JPEG, PNG, WAV, MP4) are served by the gateway.
 Knobs select the documented variants (unwrapped callbacks, kie.ai spelling, HTTP-status errors)
 and inject failures; ``chaos=Chaos(...)`` adds a seeded storm of them, ``rate_limit`` caps
-task-creating submits and ``drop_submit_answer`` loses answers.
+task-creating submits and ``drop_submit_answer`` loses answers. ``inspector=True`` serves a
+live page of the tasks and their callbacks at ``/``, with a JSON API under ``/_sim/``.
 
     async with FakeGateway() as gw:
         client = AnyIntMusic(api_key=gw.api_key, base_url=gw.url)
@@ -32,6 +33,8 @@ from ._sim_admission import Admission
 from ._sim_background import Background
 from ._sim_chaos import Chaos, Dice
 from ._sim_delivery import Sender
+from ._sim_inspector import Inspector
+from ._sim_inspector_api import InspectorApi
 from ._sim_knobs import SUBMIT_ROUTES, TASK_ROUTES, check_knobs
 from ._sim_rate import check_rate_limit
 from ._sim_records import DeliveredCallback, RecordedRequest, SimTask
@@ -115,6 +118,17 @@ class FakeGateway:
             with no query record. This models AnyInt possibly making the synchronous upstream
             route asynchronous (PROTOCOL-TRANSFORM Q6). ``False`` (the default): the answer
             carries ``{personaId, name, description}`` at once.
+        inspector: Serve the inspector at the gateway's own address: a live page at ``/``
+            (open ``gw.url + "/"`` in a browser) with every task, its request body, its stages
+            and each callback delivery attempt with the receiver's answer and latency, plus
+            controls for the knobs; and its JSON API under ``/_sim/``: ``GET /_sim/tasks``
+            (filters ``route=``, ``status=all|running|done|failed``, ``limit=``),
+            ``GET /_sim/tasks/{task_id}``, ``GET``/``POST /_sim/knobs`` (``fail_next``,
+            ``duplicates``, ``drop_callbacks``, ``skip_stages``, ``stage_delay``,
+            ``chaos_seed``) and ``POST /_sim/tasks/{task_id}/redeliver``. Neither asks for the
+            API key nor ever shows it; POSTs must be JSON. The inspector keeps its own records
+            (independent of `record`), of the last 1000 tasks, while it is on. ``False`` (the
+            default): all of it answers 404.
 
     Attributes:
         requests: Every request received (`RecordedRequest`), while `record` is on.
@@ -156,6 +170,7 @@ class FakeGateway:
         receivers: Sequence[str] | None = None,
         hmac_key: str | bytes | None = None,
         persona_as_task: bool = False,
+        inspector: bool = False,
     ) -> None:
         check_knobs(
             error_style=error_style,
@@ -182,6 +197,7 @@ class FakeGateway:
         self.receivers: Sequence[str] | None = receivers
         self.hmac_key = hmac_key.encode() if isinstance(hmac_key, str) else hmac_key
         self.persona_as_task = persona_as_task
+        self.inspector = inspector
         self.requests: list[RecordedRequest] = []
         self.callbacks: list[DeliveredCallback] = []
         self.uploads: list[FetchedUpload] = []
@@ -190,7 +206,8 @@ class FakeGateway:
         self._world = World(seed)
         self._admission = Admission(self, self._counters)
         self._background = Background()
-        self._sender = Sender(self, self._counters, self._background.spawn)
+        self._inspected = Inspector(self)
+        self._sender = Sender(self, self._counters, self._background.spawn, self._inspected)
         self._uploader = Uploader(self)
         self._closing = asyncio.Event()
         self._routes = Routes(
@@ -201,6 +218,8 @@ class FakeGateway:
             counters=self._counters,
             spawn=self._background.spawn,
             closing=self._closing,
+            inspector=self._inspected,
+            inspector_api=InspectorApi(self, self._world, self._inspected, self._sender),
         )
         self.chaos = chaos
         self.rate_limit = rate_limit

@@ -13,7 +13,9 @@ and every test in auto mode are left to pytest-asyncio as they are.
 Knobs per test: ``@pytest.mark.anyint(stage_delay=0.1, skip_stages=True)`` passes
 :class:`FakeGateway` keyword arguments for that test (on a class or as a module's ``pytestmark``
 for all of its tests; the closest mark wins per knob, over the ``anyint_gateway_options``
-fixture, which may be overridden too). Failures are injected in the test itself
+fixture, which may be overridden too); ``@pytest.mark.anyint(inspector=True)`` serves the
+simulator's live inspector page at ``anyint_gateway.url + "/"`` (handy while a test is stopped in
+a debugger) and its ``/_sim/`` JSON API. Failures are injected in the test itself
 (``anyint_gateway.fail_tasks(...)``), and what the simulator saw is on the gateway
 (``requests``, ``callbacks``, ``uploads``, ``tasks``, ``stats``). When a test that used the
 gateway fails, its report gets a "Captured anyint simulator" section: the requests received,

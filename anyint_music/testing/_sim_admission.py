@@ -1,6 +1,7 @@
 """What every request to the simulated gateway goes through before its route handler: it is
 recorded, its key checked, and a POST may be refused by an injected rule, chaos or the rate cap.
-Refusals raised by the handler are answered here too."""
+Refusals raised by the handler are answered here too. The inspector's page and API pass
+straight through."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from aiohttp.typedefs import Handler
 
 from . import _sim_answers as answers
 from ._sim_chaos import Dice, TaskChaos
+from ._sim_inspector_api import is_inspector_path
 from ._sim_knobs import TASK_ROUTES, Knobs
 from ._sim_rate import RateWindow
 from ._sim_records import RecordedRequest
@@ -47,6 +49,9 @@ class Admission:
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         """Record, authenticate and admit `request`, then answer it with `handler`."""
+        if is_inspector_path(request.path):
+            # The simulator's own tool, not the service: not recorded, no key, no rules.
+            return await handler(request)
         knobs = self._knobs
         raw = await request.read()
         text = raw.decode(request.charset or "utf-8", errors="replace")

@@ -1,5 +1,6 @@
 """Callback delivery of the simulated gateway: which copies of a callback go out and when, to
-which receiver, signed how; one POST per attempt, retries on failure."""
+which receiver, signed how; one POST per attempt, retries on failure; and the inspector's
+"send it again now"."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 
+from ._sim_inspector import Inspector
 from ._sim_knobs import Knobs
 from ._sim_records import DeliveredCallback
 from ._sim_stats import Counters
@@ -62,7 +64,7 @@ async def deliver(
             await asyncio.sleep(delays[attempt - 2])
             counters.redeliveries += 1
         target = url() if callable(url) else url
-        started = time.time()
+        started, clock = time.time(), time.monotonic()
         status: int | None = None
         error: str | None = None
         try:
@@ -91,6 +93,7 @@ async def deliver(
                     time=started,
                     copy=copy,
                     error=error,
+                    latency=time.monotonic() - clock,
                 )
             )
         if status == 200:
@@ -108,10 +111,12 @@ class Sender:
         knobs: Knobs,
         counters: Counters,
         spawn: Callable[[Coroutine[Any, Any, None]], asyncio.Task[None]],
+        inspector: Inspector,
     ) -> None:
         self._knobs = knobs
         self._counters = counters
         self._spawn = spawn
+        self._inspector = inspector
         self._next_receiver = -1
         self.session: aiohttp.ClientSession | None = None  # set while the gateway runs
 
@@ -122,25 +127,80 @@ class Sender:
     def send(self, state: TaskState, stage: str, body: dict[str, Any]) -> None:
         """Schedule the copies of one callback of `state`'s task (none if it is dropped, or if
         the task has no ``callBackUrl``, as replace-section allows)."""
+        delays = self._copies(state, stage)
+        note = None if delays else "no callBackUrl" if not state.sim.callback_url else "dropped"
+        self._inspector.staged(state, stage, body, note)
+        for n, delay in enumerate(delays):
+            previous = state.last_delivery
+            state.last_delivery = self._spawn(
+                self._deliver_after(previous, state, stage, body, n, delay)
+            )
+
+    def _copies(self, state: TaskState, stage: str) -> list[float]:
+        """The delay before each copy of one callback; none when it is not sent."""
         knobs, counters = self._knobs, self._counters
         if not state.sim.callback_url:
-            return
+            return []
         if self._dropped(stage):
             counters.callbacks_dropped += 1
-            return
+            return []
         delays: list[float] | None = [0.0] * (1 + knobs.duplicates)
         chaos = knobs.chaos
         if chaos is not None and state.chaos is not None:
             delays = state.chaos.copies(chaos, 1 + knobs.duplicates)
         if delays is None:
             counters.callbacks_dropped += 1
-            return
+            return []
         counters.callbacks_duplicated += len(delays) - 1
-        for n, delay in enumerate(delays):
-            previous = state.last_delivery
-            state.last_delivery = self._spawn(
-                self._deliver_after(previous, state, stage, body, n, delay)
-            )
+        return delays
+
+    def _recording(self) -> bool:
+        # Building a record costs a JSON copy of the body per attempt: only when someone keeps it.
+        return self._knobs.record or self._knobs.inspector
+
+    def _record(self, state: TaskState, sent: DeliveredCallback, manual: bool = False) -> None:
+        if self._knobs.record:
+            self._knobs.callbacks.append(sent)
+        self._inspector.delivered(state, sent, manual)
+
+    async def redeliver(
+        self, state: TaskState, stage: str, body: dict[str, Any], url: str, copy: int
+    ) -> DeliveredCallback:
+        """POST one more copy of a callback to `url` now, once (no retries), and return the
+        attempt. It is counted and recorded like any duplicate copy.
+
+        Raises:
+            RuntimeError: When the gateway is not running.
+        """
+        session = self.session
+        if session is None or session.closed:
+            raise RuntimeError("the gateway is not running")
+        made: list[DeliveredCallback] = []
+        self._counters.callbacks_duplicated += 1
+
+        def keep(sent: DeliveredCallback) -> None:
+            made.append(sent)
+            self._record(state, sent, manual=True)
+
+        await deliver(
+            session,
+            url,
+            body,
+            task_id=state.sim.id,
+            stage=stage,
+            copy=copy,
+            retry_delays=(),
+            timeout=self._timeout(),
+            record=keep,
+            counters=self._counters,
+            sign=self._signer(state),
+        )
+        return made[0]
+
+    def _signer(self, state: TaskState) -> Callable[[], dict[str, str]] | None:
+        if self._knobs.hmac_key is None:
+            return None
+        return lambda: self._signature(state.sim.id)
 
     def _balance(self, url: str) -> str:
         """``url`` sent to the next of ``receivers`` in turn, as a load balancer would."""
@@ -193,7 +253,7 @@ class Sender:
             copy=n,
             retry_delays=knobs.retry_delays,
             timeout=self._timeout(),
-            record=knobs.callbacks.append if knobs.record else None,
+            record=(lambda sent: self._record(state, sent)) if self._recording() else None,
             counters=self._counters,
-            sign=(lambda: self._signature(state.sim.id)) if knobs.hmac_key is not None else None,
+            sign=self._signer(state),
         )

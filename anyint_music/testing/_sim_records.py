@@ -49,8 +49,9 @@ class RecordedRequest:
 class DeliveredCallback:
     """One attempt to deliver a callback to a ``callBackUrl``.
 
-    Every attempt is recorded: the first one, each retry after a failure, and each duplicate copy
-    requested through `FakeGateway.duplicates` or made by chaos (`Chaos.duplicate`).
+    Every attempt is recorded: the first one, each retry after a failure, each duplicate copy
+    requested through `FakeGateway.duplicates` or made by chaos (`Chaos.duplicate`), and each
+    one sent by hand from the inspector (a copy of its own, never retried).
 
     Attributes:
         url: The ``callBackUrl`` the body was POSTed to.
@@ -65,6 +66,8 @@ class DeliveredCallback:
         time: Wall-clock time (``time.time()``) when the attempt started.
         copy: 0 for the original delivery, 1 and up for duplicate copies.
         error: A short description of the connection failure or timeout, else ``None``.
+        latency: Seconds from the start of the attempt until the answer was read or the
+            attempt failed.
     """
 
     url: str
@@ -76,6 +79,7 @@ class DeliveredCallback:
     time: float
     copy: int = 0
     error: str | None = None
+    latency: float = 0.0
 
     @property
     def ok(self) -> bool:

@@ -1,5 +1,6 @@
 """The simulated gateway's HTTP routes: which handler answers which path, and how a created
-task's submit is answered (on time, early, or lost) before its timeline runs."""
+task's submit is answered (on time, early, or lost) before its timeline runs. The inspector's
+routes are added from `_sim_inspector_api`."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from . import _sim_answers as answers
 from ._sim_admission import JSON_BODY, TASK_CHAOS, Admission
 from ._sim_exports import Exports
 from ._sim_files import serve_file
+from ._sim_inspector import Inspector
+from ._sim_inspector_api import InspectorApi
 from ._sim_knobs import Knobs
 from ._sim_records import TaskKind
 from ._sim_stats import Counters
@@ -56,8 +59,12 @@ class Routes:
         counters: Counters,
         spawn: Callable[[Coroutine[Any, Any, None]], asyncio.Task[None]],
         closing: asyncio.Event,
+        inspector: Inspector,
+        inspector_api: InspectorApi,
     ) -> None:
         self._knobs = knobs
+        self._inspector = inspector
+        self._inspector_api = inspector_api
         self._world = world
         self._admission = admission
         self._counters = counters
@@ -91,6 +98,7 @@ class Routes:
             app.router.add_get(path, self._on_query)
         app.router.add_get("/files/{name}", self._on_file)
         app.router.add_get("/stream/{name}", self._on_file)
+        self._inspector_api.add_routes(app)
         return app
 
     async def _on_task_route(self, request: web.Request) -> web.StreamResponse:
@@ -103,6 +111,7 @@ class Routes:
         state = creator(request.path, _object(request), self._knobs.url)
         state.chaos = request.get(TASK_CHAOS)
         self._counters.tasks_created += 1
+        self._inspector.created(state)
         return await self._answer_created(request, state, run)
 
     async def _on_persona(self, request: web.Request) -> web.StreamResponse:

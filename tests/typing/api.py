@@ -20,7 +20,8 @@ from anyint_music.testing import FakeGateway
 
 
 async def main() -> None:
-    async with FakeGateway() as gw, AnyIntMusic(api_key=gw.api_key, base_url=gw.url) as client:
+    gateway = FakeGateway(inspector=True)
+    async with gateway as gw, AnyIntMusic(api_key=gw.api_key, base_url=gw.url) as client:
         song: MusicResult = await client.generate(prompt="a song", model=Model.V5)
         url: str = song.tracks[0].audio_url
         duration: float | None = song.tracks[0].duration
@@ -51,3 +52,6 @@ async def main() -> None:
             code: int | None = exc.code
         del url, duration, longer, text, lrc, style, images, task_id, stage, ev, result, again
         del lyric_task, cover_task, code, again_song, again_lyrics, again_cover
+        latency: float = gw.callbacks[0].latency
+        gw.inspector = False
+        del latency

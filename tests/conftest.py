@@ -3,6 +3,7 @@ own pytest plugin, so these tests use it exactly as users do."""
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 
 import pytest
@@ -10,6 +11,12 @@ from _helpers import SCREENSHOTS
 from _redis_server import RedisServer
 
 from anyint_music.testing import FakeGateway
+
+# A shell starts a command run with `&` with SIGINT ignored, and an ignored signal stays
+# ignored in every child: the CLI processes the Ctrl-C tests interrupt would never see it. A
+# handled signal is reset to the default in a child, which is what a terminal gives.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 pytest_plugins = ["pytester"]
 

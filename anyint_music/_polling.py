@@ -235,11 +235,11 @@ class Poller:
     def unschedule(self, state: TaskState, now: float) -> None:
         """A task ended at loop time ``now``: learn its duration if a callback ended it, and
         forget it."""
+        entry = self._scheduled.pop(state, None)
+        if entry is None:  # not watched: nothing to forget, and no schedule to learn for
+            return
         if state not in self._applying and _ended_by_service(state):
             self.observed.took(state.kind, now - state.created)
-        entry = self._scheduled.pop(state, None)
-        if entry is None:
-            return
         entry.state = None
         self._dead += 1
         if not self._scheduled:

@@ -119,38 +119,27 @@ def _chaos(value: Any) -> Callable[[Chaos | None], Chaos | None]:
     return lambda current: attrs.evolve(current, seed=seed) if current else Chaos(seed=seed)
 
 
+def _setting(name: str, value: Any) -> _Change:
+    """A change that sets the gateway's attribute `name` to the already checked `value`."""
+
+    def change(gw: Controls, _rules: list[TaskFailure]) -> None:
+        setattr(gw, name, value)
+
+    return change
+
+
 def _change(name: str, value: Any) -> _Change:
     """The checked change of one knob, to apply once every change was checked."""
     if name == "fail_next":
         return _fail_next(value)
     if name == "duplicates":
-        count = _int(name, value, 0, _MAX_DUPLICATES)
-
-        def duplicates(gw: Controls, _rules: list[TaskFailure]) -> None:
-            gw.duplicates = count
-
-        return duplicates
+        return _setting(name, _int(name, value, 0, _MAX_DUPLICATES))
     if name == "drop_callbacks":
-        drop = _drop(value)
-
-        def drop_callbacks(gw: Controls, _rules: list[TaskFailure]) -> None:
-            gw.drop_callbacks = drop
-
-        return drop_callbacks
+        return _setting(name, _drop(value))
     if name == "skip_stages":
-        skip = _bool(name, value)
-
-        def skip_stages(gw: Controls, _rules: list[TaskFailure]) -> None:
-            gw.skip_stages = skip
-
-        return skip_stages
+        return _setting(name, _bool(name, value))
     if name == "stage_delay":
-        delay = _delay(value)
-
-        def stage_delay(gw: Controls, _rules: list[TaskFailure]) -> None:
-            gw.stage_delay = delay
-
-        return stage_delay
+        return _setting(name, _delay(value))
     chaos = _chaos(value)
 
     def chaos_seed(gw: Controls, _rules: list[TaskFailure]) -> None:

@@ -26,7 +26,7 @@ from multidict import MultiMapping
 
 from ._convert import WireFormatError
 from ._kinds import parse_callback
-from ._models import TaskEvent
+from ._models import TaskEvent, TaskKind
 from ._registry import TaskRegistry
 from ._verdicts import Outcome
 from .stores import StoredTask
@@ -80,8 +80,11 @@ _decoder = json.JSONDecoder(parse_constant=_reject_constant)
 
 
 def _decode(raw: bytes) -> Any:
-    # As json.loads does with bytes: UTF-8, or UTF-16/32 told apart by their leading bytes.
-    return _decoder.decode(raw.decode(json.detect_encoding(raw), "surrogatepass"))
+    # As json.loads does with bytes: UTF-8, or UTF-16/32 told apart by their leading bytes. An
+    # object whose second byte is not NUL can only be UTF-8: the usual body skips the test.
+    usual = raw[:1] == b"{" and raw[1:2] not in (b"", b"\x00")
+    encoding = "utf-8" if usual else json.detect_encoding(raw)
+    return _decoder.decode(raw.decode(encoding, "surrogatepass"))
 
 
 def _too_deep(raw: bytes, value: Any, limit: int) -> bool:
@@ -201,10 +204,85 @@ class CallbackHandler:
         """Process one callback body (``None``: it was larger than ``max_body``); return the
         HTTP status and the JSON body to answer with."""
         started = time.perf_counter()
-        status, answer, event = await self._handle(token, raw, headers, address)
-        self.stats.received += 1
+        if not self.admits(address):
+            log.warning("refused a callback from %s: not in allowed_ips", address)
+            return self._answer(started, 403, "sender not allowed")
+        registry = self.registry
+        try:
+            state = registry.get_token(token) or await registry.lookup(token)
+        except Exception:
+            # The store could not be asked: the token may well be ours, so not 404 but an
+            # answer that makes the sender try again later.
+            log.exception("could not look a callback token up in the store")
+            return self._answer(started, 503, "could not look the token up; try again")
+        if state is None:
+            return self._answer(started, 404, "unknown callback token")
+        event = self._read(raw, state.kind, headers)
+        if not isinstance(event, TaskEvent):
+            return self._answer(started, *event)
+        try:
+            if isinstance(state, StoredTask):
+                outcome = await registry.deliver_foreign(state, event)
+            elif registry.settles_now(state):
+                outcome = registry.deliver_now(state, event)
+            else:
+                outcome = await registry.deliver(state, event)
+        except Exception:
+            # The store could not record it: answer so that the sender tries again later.
+            log.exception("could not record a callback for task %s", event.task_id)
+            return self._answer(started, 503, "could not record the callback; try again", event)
+        return self._answer(started, _STATUS[outcome], outcome._value_, event)
+
+    def handle_now(
+        self, token: str, raw: bytes | None, headers: Mapping[str, str], address: str | None
+    ) -> tuple[int, bytes] | None:
+        """:meth:`handle`'s answer when it needs no waiting (the usual case with the memory
+        store: a token in memory, a sender admitted); ``None``: await :meth:`handle`."""
+        started = time.perf_counter()
+        registry = self.registry
+        state = registry.get_token(token)
+        if state is None or not registry.settles_now(state) or not self.admits(address):
+            return None
+        event = self._read(raw, state.kind, headers)
+        if not isinstance(event, TaskEvent):
+            return self._answer(started, *event)
+        outcome = registry.deliver_now(state, event)
+        return self._answer(started, _STATUS[outcome], outcome._value_, event)
+
+    def _read(
+        self, raw: bytes | None, kind: TaskKind, headers: Mapping[str, str]
+    ) -> TaskEvent | tuple[int, str]:
+        """The event a body reports for a task of ``kind``, or why it is refused (status and
+        answer)."""
+        if raw is None or len(raw) > self.max_body:
+            log.warning("refused a callback body over %d bytes", self.max_body)
+            return 413, f"body larger than {self.max_body} bytes"
+        try:
+            body = _decode(raw)
+            if _too_deep(raw, body, MAX_JSON_DEPTH):
+                log.warning("refused a callback nested over %d levels deep", MAX_JSON_DEPTH)
+                return 400, "JSON nested too deeply"
+            event = parse_callback(kind, body)
+        except (ValueError, WireFormatError, RecursionError) as exc:
+            # json.JSONDecodeError and UnicodeDecodeError are ValueErrors too.
+            log.warning("refused a malformed callback: %.200s", exc)
+            return 400, f"malformed callback: {str(exc)[:200]}"
+        if self.hmac_key is not None:
+            problem = self._check_signature(event.task_id, headers)
+            if problem:
+                log.warning("refused a callback for task %s: %s", event.task_id, problem)
+                return 401, problem
+        return event
+
+    def _answer(
+        self, started: float, status: int, answer: str, event: TaskEvent | None = None
+    ) -> tuple[int, bytes]:
+        """Count the answer (and log it at debug level, with the seconds since ``started``);
+        the status and JSON body to send."""
+        stats = self.stats
+        stats.received += 1
         if status >= 400:
-            self.stats.refused += 1
+            stats.refused += 1
         if event is not None and log.isEnabledFor(logging.DEBUG):  # spare the hot path
             log.debug(
                 "callback %s for task %s: %s",
@@ -219,50 +297,6 @@ class CallbackHandler:
                 },
             )
         return status, encode_answer(answer)
-
-    async def _handle(
-        self, token: str, raw: bytes | None, headers: Mapping[str, str], address: str | None
-    ) -> tuple[int, str, TaskEvent | None]:
-        if not self.admits(address):
-            log.warning("refused a callback from %s: not in allowed_ips", address)
-            return 403, "sender not allowed", None
-        try:
-            state = self.registry.get_token(token) or await self.registry.lookup(token)
-        except Exception:
-            # The store could not be asked: the token may well be ours, so not 404 but an
-            # answer that makes the sender try again later.
-            log.exception("could not look a callback token up in the store")
-            return 503, "could not look the token up; try again", None
-        if state is None:
-            return 404, "unknown callback token", None
-        if raw is None or len(raw) > self.max_body:
-            log.warning("refused a callback body over %d bytes", self.max_body)
-            return 413, f"body larger than {self.max_body} bytes", None
-        try:
-            body = _decode(raw)
-            if _too_deep(raw, body, MAX_JSON_DEPTH):
-                log.warning("refused a callback nested over %d levels deep", MAX_JSON_DEPTH)
-                return 400, "JSON nested too deeply", None
-            event = parse_callback(state.kind, body)
-        except (ValueError, WireFormatError, RecursionError) as exc:
-            # json.JSONDecodeError and UnicodeDecodeError are ValueErrors too.
-            log.warning("refused a malformed callback: %.200s", exc)
-            return 400, f"malformed callback: {str(exc)[:200]}", None
-        if self.hmac_key is not None:
-            problem = self._check_signature(event.task_id, headers)
-            if problem:
-                log.warning("refused a callback for task %s: %s", event.task_id, problem)
-                return 401, problem, None
-        try:
-            if isinstance(state, StoredTask):
-                outcome = await self.registry.deliver_foreign(state, event)
-            else:
-                outcome = await self.registry.deliver(state, event)
-        except Exception:
-            # The store could not record it: answer so that the sender tries again later.
-            log.exception("could not record a callback for task %s", event.task_id)
-            return 503, "could not record the callback; try again", event
-        return _STATUS[outcome], outcome.value, event
 
     def _check_signature(self, task_id: str, headers: Mapping[str, str]) -> str | None:
         assert self.hmac_key is not None

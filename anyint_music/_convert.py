@@ -202,7 +202,83 @@ def _lenient_hook(conv: cattrs.Converter, cls: type[T]) -> Callable[[Any, Any], 
         result: T = make(**values, extra=extra) if has_extra else make(**values)
         return result
 
-    return hook
+    return _plain_hook(cls, spellings, strings, floats, required, hook) or hook
+
+
+_MISSING = object()
+
+
+def _plain_hook(
+    cls: type[T],
+    spellings: dict[str, str],
+    strings: set[str],
+    floats: set[str],
+    required: frozenset[str],
+    general: Callable[[Any, Any], T],
+) -> Callable[[Any, Any], T] | None:
+    """A hook for the usual object of ``cls``: a dict of known keys only, each once, with
+    strings and finite floats (or ``null`` for a defaulted field) where they belong. It reads
+    each field by name, with no loop over the keys; any other object goes to ``general``, which
+    also says what is wrong. ``None`` when ``cls`` has fields of other types.
+
+    Written out as source and compiled once per class, as attrs and cattrs do with theirs.
+    """
+    every = attrs.fields(cls)  # type: ignore[arg-type]
+    fields = [f for f in every if f.name != "extra"]
+    if any(f.name not in strings and f.name not in floats for f in fields):
+        return None
+    # Defaults shared by every instance: plain immutable values, or none (required).
+    shared = (str, float, type(None))
+    if any(f.default is not attrs.NOTHING and type(f.default) not in shared for f in fields):
+        return None
+    if any(f.kw_only for f in every):
+        return None
+    names: dict[str, list[str]] = {f.name: [] for f in fields}
+    for key, name in spellings.items():
+        names[name].append(key)
+    defaults = {f"d{i}": f.default for i, f in enumerate(fields)}
+    lines = [
+        "def plain(obj, _):",
+        "    if obj.__class__ is not dict:",
+        "        return general(obj, _)",
+        "    get = obj.get",
+        "    found = 0",
+    ]
+    for i, f in enumerate(fields):
+        v = f"v{i}"
+        keys = names[f.name]
+        lines.append(f"    {v} = get({keys[0]!r}, MISSING)")
+        lines += [f"    if {v} is MISSING:\n        {v} = get({k!r}, MISSING)" for k in keys[1:]]
+        good = (
+            f"{v}.__class__ is str"
+            if f.name in strings
+            else f"{v}.__class__ is float and {v} - {v} == 0.0"  # finite
+        )
+        if f.name in required:
+            absent, bad = ["return general(obj, _)"], ["return general(obj, _)"]
+        else:  # null is the default, as in the general hook
+            absent = [f"{v} = d{i}"]
+            bad = [f"if {v} is None:", f"    {v} = d{i}", "else:", "    return general(obj, _)"]
+        lines += [
+            f"    if {v} is MISSING:",
+            *(f"        {line}" for line in absent),
+            "    else:",
+            "        found += 1",
+            f"        if not ({good}):",
+            *(f"            {line}" for line in bad),
+        ]
+    # Positional arguments, in the order of attrs' __init__: cheaper than keywords.
+    where = {f.name: f"v{i}" for i, f in enumerate(fields)}
+    args = ", ".join(where.get(f.name, "{}") for f in every)
+    lines += [
+        "    if found != len(obj):  # an unknown key, or one field in both spellings",
+        "        return general(obj, _)",
+        f"    return make({args})",
+    ]
+    scope: dict[str, Any] = {"general": general, "MISSING": _MISSING, "make": cls, **defaults}
+    exec(compile("\n".join(lines), f"<plain hook of {cls.__name__}>", "exec"), scope)
+    plain: Callable[[Any, Any], T] = scope["plain"]
+    return plain
 
 
 def configure_converter(conv: cattrs.Converter) -> cattrs.Converter:

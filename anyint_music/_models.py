@@ -55,6 +55,10 @@ class TaskKind(enum.StrEnum):
     VIDEO = "video"
     PERSONA = "persona"
 
+    # As its equality is the string's, so is its hash (in C, not Enum's by name in Python): a
+    # kind is a key on every callback's path.
+    __hash__ = str.__hash__
+
 
 class StemType(enum.StrEnum):
     """What ``vocal_removal`` makes: vocals and accompaniment, or every stem (up to 12)."""

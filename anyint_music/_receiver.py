@@ -17,6 +17,9 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from aiohttp import web
+from aiohttp.abc import AbstractStreamWriter
+from aiohttp.http import HttpVersion11, RawRequestMessage
+from aiohttp.streams import StreamReader
 from aiohttp.web_protocol import RequestHandler, RequestPayloadError
 
 from ._callbacks import CALLBACK_PREFIX, CallbackHandler, encode_answer, read_capped
@@ -48,7 +51,7 @@ def default_max_connections() -> int:
     return max(min(soft - max(512, soft // 4), _MAX_DEFAULT_CONNECTIONS), soft // 4, 1)
 
 
-async def _read_body(request: web.Request, cap: int) -> bytes | None:
+async def _read_body(request: web.BaseRequest, cap: int) -> bytes | None:
     """The body, or ``None`` when it is larger than ``cap`` (reading stops once past it)."""
     length = request.content_length
     if length is not None:
@@ -106,6 +109,13 @@ class _ConnectionCap:
         if conn in self._waiting:
             del self._waiting[conn]
             self._answering.add(conn)
+
+    def served(self, conn: RequestHandler) -> None:
+        """``conn`` delivered a complete request and has been answered at once: it now waits
+        for its next request, last in line."""
+        waiting = self._waiting
+        if conn in waiting:
+            waiting.move_to_end(conn)
 
     def answered(self, conn: RequestHandler) -> None:
         if conn in self._answering:
@@ -175,35 +185,88 @@ class CallbackReceiver:
         # Connections streaming a shared file: cut at stop(), which would else wait for them.
         self._streaming: set[asyncio.Transport] = set()
         self._probes = probes if probes is not None else Probes()
-        self._runner: web.AppRunner | None = None
+        self._runner: web.BaseRunner | None = None
         self._listener: asyncio.Server | None = None
         self._cap: _ConnectionCap | None = None
         self.url: str | None = None
 
     def routes(self) -> list[web.RouteDef]:
         """The callback route, for ``app.add_routes(...)`` in an existing aiohttp app."""
+
+        async def callback(request: web.Request) -> web.StreamResponse:
+            return await self._callback(request, request.match_info["token"])
+
+        async def file(request: web.Request) -> web.StreamResponse:
+            info = request.match_info
+            return await self._file(request, info["secret"], info["name"])
+
+        async def probe(request: web.Request) -> web.StreamResponse:
+            return self._probe(request.match_info["secret"])
+
         return [
-            web.post(CALLBACK_PREFIX + "{token}", self._handle),
-            web.get(FILES_PREFIX + "{secret}/{name}", self._file),
-            web.get(PROBE_PREFIX + "{secret}", self._probe),
+            web.post(CALLBACK_PREFIX + "{token}", callback),
+            web.get(FILES_PREFIX + "{secret}/{name}", file),
+            web.get(PROBE_PREFIX + "{secret}", probe),
         ]
 
-    def app(self) -> web.Application:
+    def _request(
+        self,
+        message: RawRequestMessage,
+        payload: StreamReader,
+        protocol: RequestHandler,
+        writer: AbstractStreamWriter,
+        task: asyncio.Task[None],
+    ) -> web.BaseRequest:
         # Our own cap is enforced while reading; aiohttp's must not cut in first.
-        app = web.Application(client_max_size=self._handler.max_body + 1)
-        app.add_routes(self.routes())
-        return app
+        return web.BaseRequest(
+            message,
+            payload,
+            protocol,
+            writer,
+            task,
+            asyncio.get_running_loop(),
+            client_max_size=self._handler.max_body + 1,
+        )
+
+    async def _dispatch(self, request: web.BaseRequest) -> web.StreamResponse:
+        """The embedded server's three routes, told apart by prefix: the same paths as
+        :meth:`routes`, with no router and no application in front of every callback."""
+        path = request.path
+        method = request.method
+        # The file and probe paths lie under the callback prefix: they are told apart first.
+        if path.startswith(FILES_PREFIX):
+            secret, _, name = path[len(FILES_PREFIX) :].partition("/")
+            if secret and name and "/" not in name:
+                if method not in ("GET", "HEAD"):
+                    return _not_allowed("GET", "HEAD")
+                return await self._file(request, secret, name)
+        elif path.startswith(PROBE_PREFIX):
+            secret = path[len(PROBE_PREFIX) :]
+            if secret and "/" not in secret:
+                if method not in ("GET", "HEAD"):
+                    return _not_allowed("GET", "HEAD")
+                return self._probe(secret)
+        if path.startswith(CALLBACK_PREFIX):
+            token = path[len(CALLBACK_PREFIX) :]
+            if token and "/" not in token:
+                if method != "POST":
+                    return _not_allowed("POST")
+                if request.headers.get("Expect"):
+                    await _expect(request)
+                return await self._callback(request, token)
+        return _json(404, encode_answer("not found"))
 
     async def start(self) -> str:
         """Start listening; return the base URL the receiver is reachable at locally."""
-        runner = web.AppRunner(
-            self.app(),
+        server = web.Server(
+            self._dispatch,
+            request_factory=self._request,
             access_log=None,
-            handle_signals=False,
             # aiohttp closes a connection that waits for a request head this long, counted
             # from when it connected or was last answered: the header-read timeout.
             keepalive_timeout=self._read_timeout,
         )
+        runner = web.ServerRunner(server, handle_signals=False)
         await runner.setup()
         assert runner.server is not None
         cap = _ConnectionCap(self._max_connections or default_max_connections())
@@ -255,9 +318,14 @@ class CallbackReceiver:
             await runner.cleanup()  # closes idle connections, lets the others be answered
             self._cap = None
 
-    async def _handle(self, request: web.Request) -> web.Response:
+    async def _callback(self, request: web.BaseRequest, token: str) -> web.Response:
         handler = self._handler
-        address = handler.client_address(request.remote, request.headers)
+        # The sender's address matters only to an allow-list: no header walk without one.
+        address = (
+            None
+            if handler.allowed_ips is None
+            else handler.client_address(request.remote, request.headers)
+        )
         if not handler.admits(address):  # before reading anything
             status, answer = await handler.handle("", b"", request.headers, address)
             return _json(status, answer)
@@ -278,32 +346,33 @@ class CallbackReceiver:
         except ConnectionError:  # closed while the body came (e.g. by the cap): nobody to answer
             return _json(400, encode_answer("unreadable body"))
         cap = self._cap
+        done = handler.handle_now(token, raw, request.headers, address)
+        if done is not None:  # answered with no wait: nothing could close the connection
+            if cap is not None:
+                cap.served(request.protocol)
+            return _json(*done)
         if cap is not None:
             cap.answering(request.protocol)
         try:
-            status, answer = await handler.handle(
-                request.match_info["token"], raw, request.headers, address
-            )
+            status, answer = await handler.handle(token, raw, request.headers, address)
         finally:
             if cap is not None:
                 cap.answered(request.protocol)
         return _json(status, answer)
 
-    async def _probe(self, request: web.Request) -> web.Response:
+    def _probe(self, secret: str) -> web.Response:
         """``check_callbacks()``'s probe: proof for one of ours, a plain 404 for any other."""
-        answer = self._probes.arrived(request.match_info["secret"])
+        answer = self._probes.arrived(secret)
         if answer is None:
             return _json(404, encode_answer("not found"))
         return _json(200, answer)
 
-    async def _file(self, request: web.Request) -> web.StreamResponse:
+    async def _file(self, request: web.BaseRequest, secret: str, name: str) -> web.StreamResponse:
         """A local file shared as a task's ``upload_url`` (see ``_uploads``)."""
         handler = self._handler
         if not handler.admits(handler.client_address(request.remote, request.headers)):
             return _json(403, encode_answer("forbidden"))
-        answer = self._uploads.answer(
-            request.match_info["secret"], request.match_info["name"], request.headers.get("Range")
-        )
+        answer = self._uploads.answer(secret, name, request.headers.get("Range"))
         if answer is None:
             return _json(404, encode_answer("not found"))
         cap = self._cap
@@ -330,5 +399,22 @@ class CallbackReceiver:
         return response
 
 
+_JSON = "application/json; charset=utf-8"
+
+
+def _not_allowed(*methods: str) -> web.Response:
+    response = _json(405, encode_answer("method not allowed"))
+    response.headers["Allow"] = ", ".join(methods)
+    return response
+
+
+async def _expect(request: web.BaseRequest) -> None:
+    """Answer ``Expect: 100-continue`` before the body is read, as aiohttp's router does."""
+    if request.version == HttpVersion11 and request.headers["Expect"].lower() == "100-continue":
+        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        request.writer.output_size = 0  # the 100 is not part of the answer's size
+
+
 def _json(status: int, body: bytes) -> web.Response:
-    return web.Response(body=body, status=status, content_type="application/json", charset="utf-8")
+    # The header as it goes out: aiohttp's content_type and charset arguments build it anew.
+    return web.Response(body=body, status=status, headers={"Content-Type": _JSON})

@@ -135,7 +135,7 @@ class TaskRegistry(RemoteEvents, Housekeeping):
             self._by_token.pop(state.token, None)
             await self.store.forget(state.token)
         if not state.future.done():
-            state.future.cancel()
+            state.cancel()
 
     async def claim(self, token: str, timeout: float) -> TaskState:
         """Wait for the first callback on an unbound token and bind its task id."""
@@ -171,6 +171,19 @@ class TaskRegistry(RemoteEvents, Housekeeping):
 
     # --- callbacks ---
 
+    def settles_now(self, state: TaskState) -> bool:
+        """Whether :meth:`deliver_now` can take an event for ``state``: a bound task, and a
+        store that records nothing (so there is nothing to wait for)."""
+        return not self._records and state.task_id is not None
+
+    def deliver_now(self, state: TaskState, event: TaskEvent) -> Outcome:
+        """:meth:`deliver` for a state that :meth:`settles_now`, with no coroutine: the whole
+        path of a callback with the memory store."""
+        self.heard += 1
+        if event.task_id != state.task_id:
+            return self._mismatch(state, event)
+        return self._settle(state, event, judge(state, event))
+
     async def deliver(self, state: TaskState, event: TaskEvent) -> Outcome:
         """Route a callback's event to ``state`` (found by its token)."""
         self.heard += 1
@@ -194,37 +207,52 @@ class TaskRegistry(RemoteEvents, Housekeeping):
         else:
             persist = True
         if event.task_id != state.task_id:
-            log.warning(
-                "refused a callback for task %s on the token of task %s",
-                event.task_id,
-                state.task_id,
-                extra={"task_id": state.task_id},
-            )
-            return Outcome.MISMATCH
+            return self._mismatch(state, event)
         return await self.apply(state, event, persist=persist)
+
+    def _mismatch(self, state: TaskState, event: TaskEvent) -> Outcome:
+        log.warning(
+            "refused a callback for task %s on the token of task %s",
+            event.task_id,
+            state.task_id,
+            extra={"task_id": state.task_id},
+        )
+        return Outcome.MISMATCH
 
     async def apply(self, state: TaskState, event: TaskEvent, *, persist: bool = True) -> Outcome:
         """Record ``event`` on ``state`` (and in the store); resolve the wait when it is final."""
         verdict = judge(state, event)
+        stored = persist and self._records and state.token is not None
+        if not stored or verdict is Outcome.DUPLICATE or verdict is None:
+            return self._settle(state, event, verdict)
+        assert state.token is not None
+        state.history += (event,)  # claims the stage before the store write yields
+        try:
+            added = await self.store.add_event(state.token, event)
+        except BaseException:
+            state.history = tuple(e for e in state.history if e is not event)
+            raise
+        if not added:
+            # Someone stored this stage first (another worker, or before a restart). What the
+            # store holds is the truth for every worker: apply that, whoever stored it, rather
+            # than wait for a wake-up that may have gone to another worker.
+            state.history = tuple(e for e in state.history if e is not event)
+            first = await self._stored_stage(state.token, event)
+            return await self.apply(state, first or event, persist=False)
+        return self._taken(state, event, verdict)
+
+    def _settle(self, state: TaskState, event: TaskEvent, verdict: Any) -> Outcome:
+        """Act on ``judge``'s verdict for an event that needs no store write."""
         if verdict is Outcome.DUPLICATE:
             self.duplicates += 1
             return Outcome.DUPLICATE
         if verdict is None:
             return Outcome.ACCEPTED
-        state.history += (event,)  # claims the stage before the store write yields
-        if persist and self._records and state.token is not None:
-            try:
-                added = await self.store.add_event(state.token, event)
-            except BaseException:
-                state.history = tuple(e for e in state.history if e is not event)
-                raise
-            if not added:
-                # Someone stored this stage first (another worker, or before a restart). What
-                # the store holds is the truth for every worker: apply that, whoever stored it,
-                # rather than wait for a wake-up that may have gone to another worker.
-                state.history = tuple(e for e in state.history if e is not event)
-                first = await self._stored_stage(state.token, event)
-                return await self.apply(state, first or event, persist=False)
+        state.history += (event,)
+        return self._taken(state, event, verdict)
+
+    def _taken(self, state: TaskState, event: TaskEvent, verdict: Any) -> Outcome:
+        """``event`` is in ``state``'s history (and in the store): tell whoever waits."""
         if self.on_event is not None:
             self.on_event(event)
         if verdict is True:
@@ -252,7 +280,7 @@ class TaskRegistry(RemoteEvents, Housekeeping):
             state.fail(outcome)
             self.failed += 1
         else:
-            state.future.set_result(outcome)
+            state.succeed(outcome)
             self.completed += 1
         state.notify()
         now = state.future.get_loop().time()  # the clock TaskState.created uses

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import logging
 from collections import deque
 from collections.abc import AsyncIterator, Generator
@@ -31,6 +30,9 @@ class TaskState:
     history: tuple[TaskEvent, ...] = ()  # a tuple: no allocation while a task is pending
     early: list[TaskEvent] | None = None
     changed: asyncio.Event | None = None
+    # The private futures of the waits on this task (one, the usual case, or a list), woken
+    # the moment it ends: with a done callback on ``future`` each would wait a loop turn more.
+    waiting: _Woken | list[_Woken] | None = None
 
     @classmethod
     def create(
@@ -39,12 +41,50 @@ class TaskState:
         loop = asyncio.get_running_loop()
         return cls(kind, loop.create_future(), loop.time(), token=token, task_id=task_id)
 
+    def succeed(self, result: Any) -> None:
+        """End the wait with ``result``."""
+        self.future.set_result(result)
+        self._wake()
+
     def fail(self, exc: BaseException) -> None:
         """End the wait with ``exc``."""
         self.future.set_exception(exc)
         # Marks it retrieved: a failed task nobody awaits must not log "exception was never
         # retrieved"; waiters still get it from result().
         self.future.exception()
+        self._wake()
+
+    def cancel(self) -> None:
+        """End the wait: no task was created."""
+        self.future.cancel()
+        self._wake()
+
+    def add_waiter(self, woken: _Woken) -> None:
+        waiting = self.waiting
+        if waiting is None:
+            self.waiting = woken
+        elif isinstance(waiting, list):
+            waiting.append(woken)
+        else:
+            self.waiting = [waiting, woken]
+
+    def drop_waiter(self, woken: _Woken) -> None:
+        """A wait that gave up (timeout, cancellation) before the task ended."""
+        waiting = self.waiting
+        if waiting is woken:
+            self.waiting = None
+        elif isinstance(waiting, list) and woken in waiting:
+            waiting.remove(woken)
+
+    def _wake(self) -> None:
+        waiting = self.waiting
+        if waiting is not None:
+            self.waiting = None
+            if isinstance(waiting, list):
+                for woken in waiting:
+                    woken()
+            else:
+                waiting()
 
     @property
     def finished(self) -> bool:
@@ -77,9 +117,6 @@ class Deadlines:
         self._queue: deque[_Woken] = deque()
         self._timer: asyncio.TimerHandle | None = None
         self._live = 0
-        # A wake-up reads no context variables: one context for all of them spares a copy of the
-        # caller's per wait. One per client, as a context is entered by one thread at a time.
-        self.context = contextvars.Context()
 
     def add(self, woken: _Woken) -> asyncio.TimerHandle | None:
         """Wake ``woken`` at its loop time ``at``. Returns the loop timer if one was needed, or
@@ -198,12 +235,14 @@ class Task(Generic[R]):
             # plus shield(), and the shared future is never cancelled by a waiter giving up.
             loop = asyncio.get_running_loop()
             woken = _Woken(loop=loop, at=loop.time() + limit)
-            future.add_done_callback(woken, context=self._deadlines.context)
+            state = self._state
+            state.add_waiter(woken)
             timer = self._deadlines.add(woken)
             try:
                 await woken
             finally:
-                future.remove_done_callback(woken)
+                if not future.done():
+                    state.drop_waiter(woken)
                 if timer is None:
                     self._deadlines.release()
                 else:

@@ -26,6 +26,9 @@ class Outcome(enum.Enum):
     UNKNOWN_TOKEN = "unknown token"
     MISMATCH = "task id mismatch"
 
+    # Members are singletons: hashed by identity in C, not by name in Python (once a callback).
+    __hash__ = object.__hash__
+
 
 def _result(kind: TaskKind, event: TaskEvent) -> Any:
     """The final result an event carries, or ``None`` when it is not usable as one."""

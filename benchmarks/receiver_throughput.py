@@ -45,7 +45,7 @@ from _common import (
 from anyint_music import AnyIntMusic
 from anyint_music.testing import FakeGateway
 
-TARGET_RATIO = 0.8
+TARGET_RATIO = 0.85
 
 
 async def sdk_round(

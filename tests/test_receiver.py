@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
 import pytest
 from _helpers import callback_url, post
+from yarl import URL
 
 from anyint_music import AnyIntMusic, Model, Stage, TaskFailedError, TaskTimeoutError
 from anyint_music.testing import FakeGateway
@@ -154,6 +156,46 @@ async def test_other_methods_are_405(
     url = callback_url(quiet_gateway)
     for method in ("GET", "PUT", "DELETE"):
         assert (await post(url, method=method))[0] == 405
+
+
+async def test_a_sender_that_expects_100_continue_gets_it_before_its_body(
+    quiet_gateway: FakeGateway, anyint_client: AnyIntMusic
+) -> None:
+    # Clients such as curl ask first for bodies over 1 KiB and wait for "100 Continue".
+    task = await anyint_client.submit_generate("a", model=Model.V5)
+    url = URL(callback_url(quiet_gateway))
+    body = json.dumps(music(task.id)).encode()
+    reader, writer = await asyncio.open_connection(url.host, url.port)
+    try:
+        writer.write(
+            f"POST {url.raw_path} HTTP/1.1\r\nHost: {url.host}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+            "Expect: 100-continue\r\n\r\n".encode()
+        )
+        interim = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+        assert interim.startswith(b"HTTP/1.1 100 Continue"), interim
+        writer.write(body)
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+        assert head.startswith(b"HTTP/1.1 200"), head
+    finally:
+        writer.close()
+    assert len((await task.wait(timeout=5)).tracks) == 2
+
+
+async def test_paths_beside_the_callback_route_are_404_or_405(
+    quiet_gateway: FakeGateway, anyint_client: AnyIntMusic
+) -> None:
+    task = await anyint_client.submit_generate("a", model=Model.V5)
+    url = callback_url(quiet_gateway)
+    base = url.rsplit("/", 1)[0]
+    assert (await post(url + "/more", music(task.id)))[0] == 404
+    assert (await post(base + "/", music(task.id)))[0] == 404
+    assert (await post(base.rsplit("/", 2)[0] + "/elsewhere", music(task.id)))[0] == 404
+    assert (await post(base + "/probe/abc", music(task.id)))[0] == 405
+    assert (await post(base + "/files/abc/a.mp3", music(task.id)))[0] == 405
+    assert not task.done()
+    assert (await post(url, music(task.id)))[0] == 200
+    assert len((await task.wait(timeout=5)).tracks) == 2
 
 
 async def test_duplicates_answer_200_and_resolve_once(

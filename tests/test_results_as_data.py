@@ -315,6 +315,57 @@ def test_bad_input_names_the_class_and_the_field(cls: type[Any], data: Any, mess
         cls.from_dict(data)
 
 
+_TRACK = {
+    "id": "a1",
+    "audio_url": "https://a/1.mp3",
+    "streamAudioUrl": "https://s/1",
+    "title": "Song",
+    "duration": 198.5,
+    "createTime": "2025-07-14 09:31:27",
+}
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (_TRACK, {"audio_url": "https://a/1.mp3", "duration": 198.5, "extra": {}}),
+        ({**_TRACK, "duration": None, "title": None}, {"duration": None, "title": ""}),
+        ({**_TRACK, "duration": 200}, {"duration": 200.0}),  # a whole number of seconds
+        ({**_TRACK, "duration": "12.5"}, {"duration": 12.5}),
+        ({**_TRACK, "title": 7}, {"title": "7"}),
+        (
+            {**_TRACK, "tags": "pop", "new_key": [1, {"a": 2}]},
+            {"extra": {"new_key": [1, {"a": 2}]}},
+        ),
+        ({**_TRACK, "audioUrl": "https://a/2.mp3"}, {"audio_url": "https://a/2.mp3"}),
+        ({"id": "only"}, {"id": "only", "audio_url": "", "duration": None}),
+    ],
+    ids=["usual", "nulls", "int", "numeric-string", "number-title", "unknown", "both", "bare"],
+)
+def test_a_track_in_every_shape_reads_the_same(
+    data: dict[str, Any], expected: dict[str, Any]
+) -> None:
+    # The usual shape has a fast reader of its own; every other shape takes the general one.
+    track = Track.from_dict(data)
+    assert {k: getattr(track, k) for k in expected} == expected
+    assert Track.from_dict(track.to_dict()) == track
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({**_TRACK, "duration": float("inf")}, r"duration: .*finite"),
+        ({**_TRACK, "duration": True}, r"duration: .*expected a number, got True"),
+        ({**_TRACK, "id": None}, r"id: .*expected a string, got NoneType"),
+        ({"title": "no id"}, r"missing id"),
+        ({**_TRACK, "title": ["x"]}, r"title: .*expected a string, got list"),
+    ],
+)
+def test_a_track_out_of_shape_is_refused_by_name(data: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Track.from_dict(data)
+
+
 # --- what did not change ---
 
 

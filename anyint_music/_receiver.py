@@ -51,6 +51,16 @@ def default_max_connections() -> int:
     return max(min(soft - max(512, soft // 4), _MAX_DEFAULT_CONNECTIONS), soft // 4, 1)
 
 
+def _received_body(request: web.BaseRequest, cap: int) -> bytes | None:
+    """The body, received in full and not read yet, taken at once (no coroutine); ``None``
+    when it is larger than ``cap`` or than a host app's ``client_max_size``."""
+    raw = request.content.read_nowait()
+    limit = request.client_max_size  # 0: no limit, as aiohttp reads it
+    if len(raw) > cap or (limit and len(raw) > limit):
+        return None
+    return raw
+
+
 async def _read_body(request: web.BaseRequest, cap: int) -> bytes | None:
     """The body, or ``None`` when it is larger than ``cap`` (reading stops once past it)."""
     length = request.content_length
@@ -330,7 +340,11 @@ class CallbackReceiver:
             status, answer = await handler.handle("", b"", request.headers, address)
             return _json(status, answer)
         try:
-            if request.content.is_eof():  # the usual case: the whole body came with the head
+            content = request.content
+            if content.is_eof() and not content.at_eof():
+                # The usual case: the whole body came with the head, and nothing has read it.
+                raw = _received_body(request, handler.max_body)
+            elif content.is_eof():  # empty, or read already (by a host app's middleware)
                 raw = await _read_body(request, handler.max_body)
             else:  # a timer only for a body still on its way: one per request would cost
                 async with asyncio.timeout(self._read_timeout):

@@ -78,13 +78,12 @@ class TaskState:
 
     def _wake(self) -> None:
         waiting = self.waiting
-        if waiting is not None:
-            self.waiting = None
-            if isinstance(waiting, list):
-                for woken in waiting:
-                    woken()
-            else:
-                waiting()
+        if waiting is None:
+            return
+        self.waiting = None
+        for woken in waiting if isinstance(waiting, list) else (waiting,):
+            if not woken.done():  # else cancelled, or its deadline came first
+                woken.set_result(None)
 
     @property
     def finished(self) -> bool:

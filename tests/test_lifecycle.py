@@ -147,6 +147,34 @@ async def test_a_short_wait_times_out_after_many_long_ones_resolved_together(
         await asyncio.wait_for(silent.wait(timeout=0.05), 5)
 
 
+async def test_waits_that_gave_up_are_let_go_and_the_others_still_wake(
+    anyint_gateway: FakeGateway, anyint_client: AnyIntMusic
+) -> None:
+    anyint_gateway.drop_callbacks = True
+    task = await anyint_client.submit_generate("watched", model=Model.V5)
+    loop = asyncio.get_running_loop()
+    for _ in range(200):  # a poll loop of short waits, as a worker might write
+        with pytest.raises(TaskTimeoutError):
+            await task.wait(timeout=0)
+    cancelled = [loop.create_task(task.wait(timeout=60)) for _ in range(50)]
+    await asyncio.sleep(0)
+    for waiter in cancelled:
+        waiter.cancel()
+    await asyncio.gather(*cancelled, return_exceptions=True)
+    kept = [loop.create_task(task.wait(timeout=60)) for _ in range(3)]
+    await asyncio.sleep(0)
+    # The task holds only the waits still waiting (it would grow with every one otherwise).
+    waiting = task._state.waiting
+    assert isinstance(waiting, list)
+    assert len(waiting) == 3
+    status, _ = await post(callback_url(anyint_gateway), complete_body(task.id))
+    assert status == 200
+    results = await asyncio.wait_for(asyncio.gather(*kept), 5)
+    assert {r.task_id for r in results} == {task.id}
+    assert task._state.waiting is None
+    assert all(w.cancelled() for w in cancelled)
+
+
 async def test_a_nan_timeout_is_refused(anyint_client: AnyIntMusic) -> None:
     task = await anyint_client.submit_generate("x", model=Model.V5)
     with pytest.raises(InvalidRequestError, match="timeout"):

@@ -62,6 +62,41 @@ async def test_callback_routes_in_an_existing_aiohttp_app(anyint_gateway: FakeGa
     assert {c.status for c in anyint_gateway.callbacks} == {200}
 
 
+async def test_mounted_routes_read_a_body_a_middleware_read_first_and_keep_the_apps_limit(
+    anyint_gateway: FakeGateway,
+) -> None:
+    anyint_gateway.drop_callbacks = True
+    seen: list[int] = []
+
+    @web.middleware
+    async def audit(request: web.Request, handler: Any) -> web.StreamResponse:
+        if "X-Audit" in request.headers:
+            seen.append(len(await request.read()))  # the body is read before the route runs
+        return await handler(request)
+
+    port = free_port()
+    async with _mounted_client(anyint_gateway, f"http://127.0.0.1:{port}") as client:
+        app = web.Application(middlewares=[audit], client_max_size=4000)
+        app.add_routes(client.callback_routes())
+        runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        try:
+            task = await client.submit_generate("audited", model=Model.V5)
+            token = anyint_gateway.requests[-1].json["callBackUrl"].rsplit("/", 1)[1]
+            cb = f"http://127.0.0.1:{port}/anyint/callbacks/{token}"
+            body = complete_body(task.id)
+            padded = {**body, "padding": "x" * 5000}  # within our cap, beyond the app's
+            assert (await post(cb, padded))[0] == 413
+            assert not task.done()
+            assert (await post(cb, body, headers={"X-Audit": "1"}))[0] == 200
+            assert len((await task.wait(timeout=5)).tracks) == 2
+        finally:
+            await runner.cleanup()
+    assert len(seen) == 1
+    assert seen[0] > 0
+
+
 class _Uvicorn:
     """A real uvicorn server in this event loop, on a free port."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 from typing import Any
 
@@ -147,6 +148,26 @@ async def test_oversized_body_is_413(quiet_gateway: FakeGateway) -> None:
         assert (await post(url, huge))[0] == 413
         assert (await post(url, music(task.id)))[0] == 200
         assert len((await task).tracks) == 2
+
+
+async def test_a_compressed_body_is_read_and_its_unpacked_size_is_capped(
+    quiet_gateway: FakeGateway,
+) -> None:
+    async with AnyIntMusic(
+        api_key=quiet_gateway.api_key, base_url=quiet_gateway.url, max_callback_bytes=4096
+    ) as client:
+        task = await client.submit_generate("a", model=Model.V5)
+        url = callback_url(quiet_gateway)
+        gz = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
+        # Small on the wire, over the cap once unpacked: refused, the task still waits.
+        bomb = music(task.id, items=[track("a1", prompt="x" * 50_000), track("a2")])
+        assert (await post(url, data=gzip.compress(json.dumps(bomb).encode()), headers=gz))[
+            0
+        ] == 413
+        assert not task.done()
+        body = gzip.compress(json.dumps(music(task.id)).encode())
+        assert (await post(url, data=body, headers=gz))[0] == 200
+        assert len((await task.wait(timeout=5)).tracks) == 2
 
 
 async def test_other_methods_are_405(

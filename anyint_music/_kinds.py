@@ -40,6 +40,7 @@ _MUSIC_STATUS = {
 }
 # CALLBACK_EXCEPTION: delivering the callback failed, the result itself may be fine.
 _FINISHED = frozenset({"SUCCESS", "CALLBACK_EXCEPTION"})
+_MUSIC = TaskKind.MUSIC  # a module name: read off the Enum class, a member costs a call
 
 
 @attrs.frozen
@@ -81,8 +82,7 @@ def _music_callback(task_id: str, code: int, msg: str, inner: Mapping[str, Any])
     stage = _MUSIC_STAGES.get(ctype) if ctype is not None else None
     if stage is None:
         raise WireFormatError(f"unknown callbackType {ctype!r}; expected text, first or complete")
-    tracks = each(inner, "data", Track)
-    return TaskEvent(task_id, TaskKind.MUSIC, stage, code, msg, tracks=tracks)
+    return TaskEvent(task_id, _MUSIC, stage, code, msg, each(inner, "data", Track))
 
 
 def _music_record(task_id: str, data: Mapping[str, Any]) -> TaskEvent | None:

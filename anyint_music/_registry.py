@@ -32,6 +32,8 @@ log = logging.getLogger("anyint_music")
 
 # Events held for one token before its submit answers; four stages make a normal maximum.
 EARLY_MAX = 16
+# Read off the Enum class, a member costs a descriptor call: these run on every callback.
+_ACCEPTED, _DUPLICATE = Outcome.ACCEPTED, Outcome.DUPLICATE
 
 
 class TaskRegistry(RemoteEvents, Housekeeping):
@@ -243,11 +245,11 @@ class TaskRegistry(RemoteEvents, Housekeeping):
 
     def _settle(self, state: TaskState, event: TaskEvent, verdict: Any) -> Outcome:
         """Act on ``judge``'s verdict for an event that needs no store write."""
-        if verdict is Outcome.DUPLICATE:
+        if verdict is _DUPLICATE:
             self.duplicates += 1
             return Outcome.DUPLICATE
         if verdict is None:
-            return Outcome.ACCEPTED
+            return _ACCEPTED
         state.history += (event,)
         return self._taken(state, event, verdict)
 
@@ -259,7 +261,7 @@ class TaskRegistry(RemoteEvents, Housekeeping):
             state.notify()
         else:
             self._finish(state, verdict)
-        return Outcome.ACCEPTED
+        return _ACCEPTED
 
     async def _stored_stage(self, token: str, event: TaskEvent) -> TaskEvent | None:
         """The event the store holds for ``event``'s stage on ``token`` (None if unreadable)."""

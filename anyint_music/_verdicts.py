@@ -35,6 +35,12 @@ def _result(kind: TaskKind, event: TaskEvent) -> Any:
     return KINDS[kind].result(event)
 
 
+# Members as module names: reading one off its Enum class costs a descriptor call, on every
+# callback's path.
+_COMPLETE, _ERROR = Stage.COMPLETE, Stage.ERROR
+_DUPLICATE = Outcome.DUPLICATE
+
+
 def usable(kind: TaskKind, event: TaskEvent) -> bool:
     """Whether an event may be recorded: a ``complete`` must carry usable results."""
     return event.stage is not Stage.COMPLETE or _result(kind, event) is not None
@@ -44,14 +50,14 @@ def judge(state: TaskState, event: TaskEvent) -> Any:
     """What ``event`` means for ``state``: ``Outcome.DUPLICATE``, ``None`` (not usable, keep
     waiting), ``True`` (an intermediate stage), or the final result or exception."""
     if state.future.done():
-        return Outcome.DUPLICATE
+        return _DUPLICATE
     stage = event.stage
     for seen in state.history:  # a plain loop: this runs for every callback
-        if seen.stage is stage or seen.is_final:
-            return Outcome.DUPLICATE
-    if stage is Stage.ERROR:
+        if seen.stage is stage or seen.stage is _COMPLETE or seen.stage is _ERROR:
+            return _DUPLICATE
+    if stage is _ERROR:
         return TaskFailedError(event.task_id, event.code, event.message)
-    if stage is not Stage.COMPLETE:
+    if stage is not _COMPLETE:
         return True
     result = _result(state.kind, event)
     if result is None:

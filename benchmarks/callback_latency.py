@@ -2,7 +2,7 @@
 awaiting that task running again, p50 and p99, at the saturating rate and at half of it.
 Prints one JSON line.
 
-    python benchmarks/callback_latency.py [--rounds 3] [--saturate 5000] [--seconds 5] [--quick]
+    python benchmarks/callback_latency.py [--rounds 3] [--saturate 20000] [--seconds 5] [--quick]
 
 Per round: the saturating rate is measured first (``--saturate`` callbacks, closed loop,
 ``--concurrency`` connections from a separate load process, each callback a realistic 2-track
@@ -213,9 +213,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--saturate", type=int, default=5000, help="callbacks to find the rate")
+    parser.add_argument("--saturate", type=int, default=20000, help="callbacks to find the rate")
     parser.add_argument("--seconds", type=float, default=5.0, help="length of the half-rate load")
-    parser.add_argument("--concurrency", type=int, default=32, help="connections, closed loop")
+    parser.add_argument("--concurrency", type=int, default=64, help="connections, closed loop")
     parser.add_argument("--pool", type=int, default=64, help="connections, open loop")
     parser.add_argument("--quick", action="store_true", help="a few seconds, for a smoke test")
     args = parser.parse_args()

@@ -2,7 +2,7 @@
 lookup, JSON, structuring, dedupe, waking the waiter) against a bare aiohttp handler that only
 parses the JSON and sets a future in a dict, under the same load. Prints one JSON line.
 
-    python benchmarks/receiver_throughput.py [--callbacks 5000] [--rounds 10] [--quick]
+    python benchmarks/receiver_throughput.py [--callbacks 20000] [--rounds 5] [--quick]
 
 Each round sends one realistic 2-track ``complete`` callback (PROTOCOL.md §1.3) to every one
 of ``--callbacks`` fresh pending tasks, each awaited by its own coroutine, from a separate
@@ -178,9 +178,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--callbacks", type=int, default=5000, help="callbacks per round")
-    parser.add_argument("--rounds", type=int, default=10)
-    parser.add_argument("--concurrency", type=int, default=32, help="connections in flight")
+    parser.add_argument("--callbacks", type=int, default=20000, help="callbacks per round")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--concurrency", type=int, default=64, help="connections in flight")
     parser.add_argument("--mint", choices=("registry", "submit"), default="registry")
     parser.add_argument(
         "--only", choices=("sdk", "bare"), help="load one arm only (for profiling; no ratio)"

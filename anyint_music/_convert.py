@@ -302,11 +302,22 @@ def configure_converter(conv: cattrs.Converter) -> cattrs.Converter:
     lenient: tuple[type, ...] = (Track, LyricVariant, AlignedWord, TimestampedLyrics, StyleResult)
     for cls in lenient:
         conv.register_structure_hook(cls, _lenient_hook(conv, cls))
+    conv.register_unstructure_hook_factory(_is_tuple_of, _list_of)
     conv.register_unstructure_hook_factory(
         lambda cls: isinstance(cls, type) and issubclass(cls, Request),
         lambda cls: _request_hook(conv, cls),
     )
     return conv
+
+
+def _list_of(kind: Any, conv: cattrs.Converter) -> Callable[[Any], list[Any]]:
+    """A tuple of ``kind``'s items as a list, each item through its own hook (a store writes
+    every event this way): a comprehension, where cattrs' generic one dispatches per item."""
+    item = typing.get_args(kind)[0]
+    if item in (str, int, float, bool):  # values that are their own unstructured form
+        return list
+    hook = conv.get_unstructure_hook(item)
+    return lambda values: [hook(v) for v in values]
 
 
 def _request_hook(conv: cattrs.Converter, cls: type[Any]) -> Callable[[Any], dict[str, Any]]:

@@ -132,6 +132,8 @@ _ENCODED = {
         "method not allowed",
         "JSON nested too deeply",
         "could not look the token up; try again",
+        "could not record the callback; try again",
+        "expectation failed",
     ]
 }
 
@@ -246,7 +248,11 @@ class CallbackHandler:
         event = self._read(raw, state.kind, headers)
         if not isinstance(event, TaskEvent):
             return self._answer(started, *event)
-        outcome = registry.deliver_now(state, event)
+        try:
+            outcome = registry.deliver_now(state, event)
+        except Exception:  # as in handle(): a 503 says to try again, never aiohttp's 500
+            log.exception("could not record a callback for task %s", event.task_id)
+            return self._answer(started, 503, "could not record the callback; try again", event)
         return self._answer(started, _STATUS[outcome], outcome._value_, event)
 
     def _read(

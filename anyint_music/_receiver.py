@@ -53,12 +53,10 @@ def default_max_connections() -> int:
 
 def _received_body(request: web.BaseRequest, cap: int) -> bytes | None:
     """The body, received in full and not read yet, taken at once (no coroutine); ``None``
-    when it is larger than ``cap`` or than a host app's ``client_max_size``."""
+    when it is larger than ``cap``. Only for the embedded server: the bytes are not kept for
+    a later ``request.read()``, which a host app's own code might make."""
     raw = request.content.read_nowait()
-    limit = request.client_max_size  # 0: no limit, as aiohttp reads it
-    if len(raw) > cap or (limit and len(raw) > limit):
-        return None
-    return raw
+    return None if len(raw) > cap else raw
 
 
 async def _read_body(request: web.BaseRequest, cap: int) -> bytes | None:
@@ -204,7 +202,7 @@ class CallbackReceiver:
         """The callback route, for ``app.add_routes(...)`` in an existing aiohttp app."""
 
         async def callback(request: web.Request) -> web.StreamResponse:
-            return await self._callback(request, request.match_info["token"])
+            return await self._callback(request, request.match_info["token"], mounted=True)
 
         async def file(request: web.Request) -> web.StreamResponse:
             info = request.match_info
@@ -261,9 +259,9 @@ class CallbackReceiver:
             if token and "/" not in token:
                 if method != "POST":
                     return _not_allowed("POST")
-                if request.headers.get("Expect"):
-                    await _expect(request)
-                return await self._callback(request, token)
+                if request.headers.get("Expect") and (refused := await _expect(request)):
+                    return refused
+                return await self._callback(request, token, mounted=False)
         return _json(404, encode_answer("not found"))
 
     async def start(self) -> str:
@@ -328,7 +326,9 @@ class CallbackReceiver:
             await runner.cleanup()  # closes idle connections, lets the others be answered
             self._cap = None
 
-    async def _callback(self, request: web.BaseRequest, token: str) -> web.Response:
+    async def _callback(
+        self, request: web.BaseRequest, token: str, *, mounted: bool
+    ) -> web.Response:
         handler = self._handler
         # The sender's address matters only to an allow-list: no header walk without one.
         address = (
@@ -341,10 +341,10 @@ class CallbackReceiver:
             return _json(status, answer)
         try:
             content = request.content
-            if content.is_eof() and not content.at_eof():
-                # The usual case: the whole body came with the head, and nothing has read it.
+            if content.is_eof() and not mounted:
+                # The usual case: the whole body came with the head (nothing else reads it).
                 raw = _received_body(request, handler.max_body)
-            elif content.is_eof():  # empty, or read already (by a host app's middleware)
+            elif content.is_eof():  # in a host app, whose code may read the body too
                 raw = await _read_body(request, handler.max_body)
             else:  # a timer only for a body still on its way: one per request would cost
                 async with asyncio.timeout(self._read_timeout):
@@ -422,11 +422,16 @@ def _not_allowed(*methods: str) -> web.Response:
     return response
 
 
-async def _expect(request: web.BaseRequest) -> None:
-    """Answer ``Expect: 100-continue`` before the body is read, as aiohttp's router does."""
-    if request.version == HttpVersion11 and request.headers["Expect"].lower() == "100-continue":
-        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-        request.writer.output_size = 0  # the 100 is not part of the answer's size
+async def _expect(request: web.BaseRequest) -> web.Response | None:
+    """Answer ``Expect: 100-continue`` before the body is read, as aiohttp's router does; any
+    other expectation over HTTP/1.1 is refused with 417, as there."""
+    if request.version != HttpVersion11:
+        return None
+    if request.headers["Expect"].lower() != "100-continue":
+        return _json(417, encode_answer("expectation failed"))
+    await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+    request.writer.output_size = 0  # the 100 is not part of the answer's size
+    return None
 
 
 def _json(status: int, body: bytes) -> web.Response:

@@ -121,7 +121,7 @@ class Submitter:
             if answered is not None:  # the answer is the result itself: no task to wait for
                 await self._forget(state)
                 done = TaskState.create(kind, task_id=getattr(answered, "persona_id", None))
-                done.future.set_result(answered)
+                done.succeed(answered)
                 return done
             task_id = _task_id(data, path)
         except Expired:

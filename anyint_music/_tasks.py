@@ -20,7 +20,11 @@ R = TypeVar("R")
 
 @attrs.define(eq=False)
 class TaskState:
-    """Everything known about one task in this process."""
+    """Everything known about one task in this process.
+
+    ``future`` ends only through :meth:`succeed`, :meth:`fail` or :meth:`cancel`, which also
+    wake the waits on it (they hold no callback on the future itself).
+    """
 
     kind: TaskKind
     future: asyncio.Future[Any]
@@ -151,8 +155,8 @@ class Deadlines:
 
 
 class _Woken(asyncio.Future[None]):
-    """A waiter's private future, woken by its task's result or by its deadline (loop time
-    ``at``). It is itself the callback of both, which spares a bound method per wait."""
+    """A waiter's private future, woken by its task's end (``TaskState`` sets its result) or
+    by its deadline (loop time ``at``), whose timer calls it: no bound method per wait."""
 
     __slots__ = ("at",)
 

@@ -203,6 +203,18 @@ async def test_a_sender_that_expects_100_continue_gets_it_before_its_body(
     assert len((await task.wait(timeout=5)).tracks) == 2
 
 
+async def test_an_expectation_other_than_100_continue_is_417_and_touches_nothing(
+    quiet_gateway: FakeGateway, anyint_client: AnyIntMusic
+) -> None:
+    task = await anyint_client.submit_generate("a", model=Model.V5)
+    url = callback_url(quiet_gateway)
+    status, _ = await post(url, music(task.id), headers={"Expect": "something-else"})
+    assert status == 417
+    assert not task.done()
+    assert (await post(url, music(task.id)))[0] == 200
+    assert len((await task.wait(timeout=5)).tracks) == 2
+
+
 async def test_paths_beside_the_callback_route_are_404_or_405(
     quiet_gateway: FakeGateway, anyint_client: AnyIntMusic
 ) -> None:

@@ -233,7 +233,8 @@ async def test_concurrent_event_writes_keep_the_first_per_stage_in_order(tmp_pat
     store = SQLiteStore(tmp_path / "tasks.db")
     await store.open()
     try:
-        tokens = [f"t{i}" for i in range(200)]
+        # 600 tasks: their final events share a commit, more than one UPDATE's worth of them.
+        tokens = [f"t{i}" for i in range(600)]
         await asyncio.gather(*(store.save_token(t, TaskKind.MUSIC, 0.0) for t in tokens))
         # The first write commits alone; all the others queue behind it and share the next
         # commit, so both copies of a token's `first` race inside one transaction.

@@ -36,6 +36,10 @@ CREATE TABLE IF NOT EXISTS events (
 """
 
 
+# Tokens per UPDATE: within the 999 bound parameters of older SQLite builds.
+_MARKED_AT_ONCE = 500
+
+
 class _Write(NamedTuple):
     """An ``add_event`` waiting for the next group commit."""
 
@@ -220,7 +224,18 @@ class SQLiteStore:
         assert db is not None
         try:
             db.execute("BEGIN IMMEDIATE")
-            added = [self._insert(db, *row) for row in rows]
+            added = [self._insert(db, token, stage, body) for token, stage, body, _ in rows]
+            # The tasks that reached their end, marked in one statement a batch rather than one
+            # a row: every statement gives the interpreter lock back to the event loop.
+            ended = [row[0] for row, new in zip(rows, added, strict=True) if new and row[3]]
+            now = time.time()
+            for at in range(0, len(ended), _MARKED_AT_ONCE):
+                chunk = ended[at : at + _MARKED_AT_ONCE]
+                db.execute(
+                    "UPDATE tasks SET finished = 1, finished_at = ? "
+                    f"WHERE token IN ({', '.join('?' * len(chunk))})",
+                    (now, *chunk),
+                )
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:  # some errors (disk full, I/O) have rolled back already
@@ -229,20 +244,14 @@ class SQLiteStore:
         return added
 
     @staticmethod
-    def _insert(db: sqlite3.Connection, token: str, stage: str, body: str, final: bool) -> bool:
+    def _insert(db: sqlite3.Connection, token: str, stage: str, body: str) -> bool:
         cur = db.execute(
             "INSERT OR IGNORE INTO events (token, stage, seq, body) SELECT ?, ?, "
             "(SELECT COUNT(*) FROM events WHERE token = ?), ? "
             "WHERE EXISTS (SELECT 1 FROM tasks WHERE token = ?)",
             (token, stage, token, body, token),
         )
-        added = cur.rowcount == 1
-        if added and final:
-            db.execute(
-                "UPDATE tasks SET finished = 1, finished_at = ? WHERE token = ?",
-                (time.time(), token),
-            )
-        return added
+        return cur.rowcount == 1
 
     @staticmethod
     def _load(db: sqlite3.Connection, where: str, key: str) -> StoredTask | None:

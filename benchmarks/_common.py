@@ -13,6 +13,7 @@ import hashlib
 import json
 import math
 import os
+import random
 import socket
 import sys
 import tempfile
@@ -274,6 +275,24 @@ def arrival_stamp(arrivals: dict[str, int]) -> Callable[..., Awaitable[web.Strea
         return await handler(request)
 
     return stamp
+
+
+class VariableDelayGateway(FakeGateway):
+    """A ``FakeGateway`` whose ``stage_delay`` is drawn afresh (seeded, uniform between ``low``
+    and ``high``) each time a stage waits."""
+
+    def __init__(self, low: float, high: float, seed: int, **options: Any) -> None:
+        self._low, self._high = low, high
+        self._rng = random.Random(seed)
+        super().__init__(**options)
+
+    @property
+    def stage_delay(self) -> float:
+        return self._rng.uniform(self._low, self._high)
+
+    @stage_delay.setter
+    def stage_delay(self, value: float) -> None:
+        pass  # the distribution above replaces the fixed delay
 
 
 class BareReceiver:

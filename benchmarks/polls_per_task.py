@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import random
 import sys
 import time
 from collections import Counter
@@ -35,10 +34,9 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _common import emit, median, percentile, r, say
+from _common import VariableDelayGateway, emit, median, percentile, r, say
 
 from anyint_music import AnyIntMusic, Model
-from anyint_music.testing import FakeGateway
 
 POLL_INTERVAL = 0.2  # scaled: the default 30 s
 STAGE_DELAY = 0.37  # scaled: 3 stages = 1.11 s = 5.55 poll intervals, on average
@@ -46,25 +44,9 @@ JITTER = 0.25  # each stage takes STAGE_DELAY * uniform(1 - JITTER, 1 + JITTER)
 QUERY_PREFIX = "/suno/query/"
 
 
-class JitteredGateway(FakeGateway):
-    """A ``FakeGateway`` whose ``stage_delay`` is drawn afresh (seeded) each time a stage waits."""
-
-    def __init__(self, mean: float, jitter: float, seed: int, **options: Any) -> None:
-        self._low, self._high = mean * (1 - jitter), mean * (1 + jitter)
-        self._rng = random.Random(seed)
-        super().__init__(**options)
-
-    @property
-    def stage_delay(self) -> float:
-        return self._rng.uniform(self._low, self._high)
-
-    @stage_delay.setter
-    def stage_delay(self, value: float) -> None:
-        pass  # the distribution above replaces the fixed delay
-
-
 async def run_scenario(args: argparse.Namespace, *, lost: bool) -> dict[str, Any]:
-    gw = JitteredGateway(args.stage_delay, args.jitter, args.seed, drop_callbacks=lost)
+    low, high = args.stage_delay * (1 - args.jitter), args.stage_delay * (1 + args.jitter)
+    gw = VariableDelayGateway(low, high, args.seed, drop_callbacks=lost)
     async with gw:
         client = AnyIntMusic(api_key=gw.api_key, base_url=gw.url, poll_interval=args.interval)
         async with client:

@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import random
 import sys
 from collections import Counter
 from typing import Any
@@ -39,31 +38,13 @@ from typing import Any
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import aiohttp
-from _common import emit, median, percentile, r, say
+from _common import VariableDelayGateway, emit, median, percentile, r, say
 
 from anyint_music import AnyIntMusic, Model
-from anyint_music.testing import FakeGateway
 
 STAGE_MIN, STAGE_MAX = 30.0, 70.0  # real seconds per stage
 POLL_REAL = 30.0  # the vendors' suggested poll interval, real seconds
 ARMS = ("callback", "callback_only", "polling_30s", "sdk_fallback_no_callbacks")
-
-
-class VariableDelayGateway(FakeGateway):
-    """A ``FakeGateway`` whose ``stage_delay`` is drawn afresh each time a stage waits."""
-
-    def __init__(self, low: float, high: float, seed: int, **options: Any) -> None:
-        self._low, self._high = low, high
-        self._rng = random.Random(seed)
-        super().__init__(**options)
-
-    @property
-    def stage_delay(self) -> float:
-        return self._rng.uniform(self._low, self._high)
-
-    @stage_delay.setter
-    def stage_delay(self, value: float) -> None:
-        pass  # the distribution above replaces the fixed delay
 
 
 async def sdk_task(client: AnyIntMusic, i: int, timeout: float) -> tuple[str, float]:

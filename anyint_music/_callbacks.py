@@ -28,6 +28,7 @@ from ._convert import WireFormatError
 from ._kinds import parse_callback
 from ._models import TaskEvent, TaskKind
 from ._registry import TaskRegistry
+from ._tasks import TaskState
 from ._verdicts import Outcome
 from .stores import StoredTask
 
@@ -222,17 +223,15 @@ class CallbackHandler:
         event = self._read(raw, state.kind, headers)
         if not isinstance(event, TaskEvent):
             return self._answer(started, *event)
+        if not isinstance(state, StoredTask) and registry.settles_now(state):
+            return self._deliver_now(started, state, event)
         try:
             if isinstance(state, StoredTask):
                 outcome = await registry.deliver_foreign(state, event)
-            elif registry.settles_now(state):
-                outcome = registry.deliver_now(state, event)
             else:
                 outcome = await registry.deliver(state, event)
         except Exception:
-            # The store could not record it: answer so that the sender tries again later.
-            log.exception("could not record a callback for task %s", event.task_id)
-            return self._answer(started, 503, "could not record the callback; try again", event)
+            return self._not_recorded(started, event)
         return self._answer(started, _STATUS[outcome], outcome._value_, event)
 
     def handle_now(
@@ -248,12 +247,19 @@ class CallbackHandler:
         event = self._read(raw, state.kind, headers)
         if not isinstance(event, TaskEvent):
             return self._answer(started, *event)
+        return self._deliver_now(started, state, event)
+
+    def _deliver_now(self, started: float, state: TaskState, event: TaskEvent) -> tuple[int, bytes]:
         try:
-            outcome = registry.deliver_now(state, event)
-        except Exception:  # as in handle(): a 503 says to try again, never aiohttp's 500
-            log.exception("could not record a callback for task %s", event.task_id)
-            return self._answer(started, 503, "could not record the callback; try again", event)
+            outcome = self.registry.deliver_now(state, event)
+        except Exception:
+            return self._not_recorded(started, event)
         return self._answer(started, _STATUS[outcome], outcome._value_, event)
+
+    def _not_recorded(self, started: float, event: TaskEvent) -> tuple[int, bytes]:
+        # The event could not be recorded: a 503 makes the sender try again later.
+        log.exception("could not record a callback for task %s", event.task_id)
+        return self._answer(started, 503, "could not record the callback; try again", event)
 
     def _read(
         self, raw: bytes | None, kind: TaskKind, headers: Mapping[str, str]

@@ -80,7 +80,8 @@ def _reject_constant(name: str) -> None:
 _decoder = json.JSONDecoder(parse_constant=_reject_constant)
 
 
-def _decode(raw: bytes) -> Any:
+def decode_json(raw: bytes) -> Any:
+    """A callback body as received (bytes), decoded as JSON."""
     # As json.loads does with bytes: UTF-8, or UTF-16/32 told apart by their leading bytes. An
     # object whose second byte is not NUL can only be UTF-8: the usual body skips the test.
     usual = raw[:1] == b"{" and raw[1:2] not in (b"", b"\x00")
@@ -229,7 +230,7 @@ class CallbackHandler:
             if isinstance(state, StoredTask):
                 outcome = await registry.deliver_foreign(state, event)
             else:
-                outcome = await registry.deliver(state, event)
+                outcome = await registry.deliver(state, event, raw)
         except Exception:
             return self._not_recorded(started, event)
         return self._answer(started, _STATUS[outcome], outcome._value_, event)
@@ -270,7 +271,7 @@ class CallbackHandler:
             log.warning("refused a callback body over %d bytes", self.max_body)
             return 413, f"body larger than {self.max_body} bytes"
         try:
-            body = _decode(raw)
+            body = decode_json(raw)
             if _too_deep(raw, body, MAX_JSON_DEPTH):
                 log.warning("refused a callback nested over %d levels deep", MAX_JSON_DEPTH)
                 return 400, "JSON nested too deeply"

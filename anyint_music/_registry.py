@@ -16,8 +16,8 @@ import logging
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
 
 from ._background import Background
 from ._housekeeping import Housekeeping
@@ -27,6 +27,7 @@ from ._tasks import TaskState
 from ._verdicts import Outcome, judge
 from .errors import ReceiverClosedError, StoreError, TaskTimeoutError
 from .stores import MemoryStore, TaskStore
+from .stores._base import KeepsBodies, keeps_bodies
 
 log = logging.getLogger("anyint_music")
 
@@ -59,6 +60,9 @@ class TaskRegistry(RemoteEvents, Housekeeping):
         self.store = store
         # The memory store records nothing: the hot path skips its calls.
         self._records = type(store) is not MemoryStore
+        # A store that keeps callback bodies is given them: it writes the bytes received rather
+        # than encode the event again, the costliest step of a callback's path.
+        self._keeps_bodies = self._records and keeps_bodies(store)
         self._by_token: dict[str, TaskState] = {}
         self._by_task: dict[str, TaskState] = {}
         self._finished: OrderedDict[TaskState, float] = OrderedDict()
@@ -186,8 +190,11 @@ class TaskRegistry(RemoteEvents, Housekeeping):
             return self._mismatch(state, event)
         return self._settle(state, event, judge(state, event))
 
-    async def deliver(self, state: TaskState, event: TaskEvent) -> Outcome:
-        """Route a callback's event to ``state`` (found by its token)."""
+    async def deliver(
+        self, state: TaskState, event: TaskEvent, source: bytes | None = None
+    ) -> Outcome:
+        """Route a callback's event to ``state`` (found by its token); ``source`` is the body
+        it came in, for a store that keeps it."""
         self.heard += 1
         if state.task_id is None:
             assert state.token is not None
@@ -198,7 +205,7 @@ class TaskRegistry(RemoteEvents, Housekeeping):
             if seen or len(early) >= EARLY_MAX:
                 self.duplicates += 1
                 return Outcome.DUPLICATE
-            await self.store.add_event(state.token, event)
+            await self._add_event(state.token, event, source)
             if state.task_id is None:
                 state.early = [*(state.early or []), event]
                 state.notify()
@@ -210,7 +217,7 @@ class TaskRegistry(RemoteEvents, Housekeeping):
             persist = True
         if event.task_id != state.task_id:
             return self._mismatch(state, event)
-        return await self.apply(state, event, persist=persist)
+        return await self.apply(state, event, persist=persist, source=source)
 
     def _mismatch(self, state: TaskState, event: TaskEvent) -> Outcome:
         log.warning(
@@ -221,8 +228,16 @@ class TaskRegistry(RemoteEvents, Housekeeping):
         )
         return Outcome.MISMATCH
 
-    async def apply(self, state: TaskState, event: TaskEvent, *, persist: bool = True) -> Outcome:
-        """Record ``event`` on ``state`` (and in the store); resolve the wait when it is final."""
+    async def apply(
+        self,
+        state: TaskState,
+        event: TaskEvent,
+        *,
+        persist: bool = True,
+        source: bytes | None = None,
+    ) -> Outcome:
+        """Record ``event`` on ``state`` (and in the store, with the callback body ``source``
+        it came in, if any); resolve the wait when it is final."""
         verdict = judge(state, event)
         stored = persist and self._records and state.token is not None
         if not stored or verdict is Outcome.DUPLICATE or verdict is None:
@@ -230,7 +245,7 @@ class TaskRegistry(RemoteEvents, Housekeeping):
         assert state.token is not None
         state.history += (event,)  # claims the stage before the store write yields
         try:
-            added = await self.store.add_event(state.token, event)
+            added = await self._add_event(state.token, event, source)
         except BaseException:
             state.history = tuple(e for e in state.history if e is not event)
             raise
@@ -242,6 +257,11 @@ class TaskRegistry(RemoteEvents, Housekeeping):
             first = await self._stored_stage(state.token, event)
             return await self.apply(state, first or event, persist=False)
         return self._taken(state, event, verdict)
+
+    def _add_event(self, token: str, event: TaskEvent, source: bytes | None) -> Awaitable[bool]:
+        if source is not None and self._keeps_bodies:
+            return cast(KeepsBodies, self.store).add_event(token, event, source=source)
+        return self.store.add_event(token, event)
 
     def _settle(self, state: TaskState, event: TaskEvent, verdict: Any) -> Outcome:
         """Act on ``judge``'s verdict for an event that needs no store write."""

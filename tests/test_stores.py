@@ -24,6 +24,7 @@ from anyint_music import (
     TaskTimeoutError,
     Track,
 )
+from anyint_music._kinds import parse_callback
 from anyint_music._registry import TaskRegistry
 from anyint_music.stores import MemoryStore, SQLiteStore, TaskStore
 from anyint_music.testing import FakeGateway
@@ -56,6 +57,61 @@ async def test_results_outlive_the_client(anyint_gateway: FakeGateway, tmp_path:
         assert await second.pending() == []
     queries_after = [r for r in anyint_gateway.requests if r.path.startswith("/suno/query")]
     assert queries_after == queries_before  # answered from the store, not by polling
+
+
+async def test_callbacks_are_kept_as_received_and_other_events_as_json(
+    anyint_gateway: FakeGateway, tmp_path: Path
+) -> None:
+    path = tmp_path / "tasks.db"
+    options = {"api_key": anyint_gateway.api_key, "base_url": anyint_gateway.url}
+    async with AnyIntMusic(**options, store=SQLiteStore(path)) as client:
+        song = await client.generate(prompt="keep the body", model=Model.V5)
+    sent = {c.stage: c.body for c in anyint_gateway.callbacks}
+    with sqlite3.connect(path) as db:
+        rows = db.execute("SELECT stage, typeof(body), body FROM events ORDER BY seq").fetchall()
+    assert [stage for stage, _, _ in rows] == ["text", "first", "complete"]
+    for stage, kind, body in rows:
+        assert kind == "blob"
+        assert json.loads(body) == sent[stage]  # the body as the service sent it
+
+    # A store that keeps bodies reads each back as the event it carried, in any encoding JSON
+    # may come in, beside events stored as JSON (a poll's, or a file of an earlier version).
+    store = SQLiteStore(tmp_path / "mixed.db")
+    await store.open()
+    try:
+        await store.save_token("tok", TaskKind.MUSIC, 0.0)
+        text = _event("tok", Stage.TEXT, "polled")
+        complete = parse_callback(TaskKind.MUSIC, sent["complete"])
+        assert await store.add_event("tok", text) is True
+        utf16 = json.dumps(sent["complete"], ensure_ascii=False).encode("utf-16")
+        assert await store.add_event("tok", complete, source=utf16) is True
+        record = await store.load_token("tok")
+        assert record is not None
+        assert record.events == (text, complete)
+        assert complete.tracks == song.tracks
+    finally:
+        await store.close()
+
+
+class _OwnStore(SQLiteStore):
+    """A store of the user's own whose ``add_event`` takes no ``source``."""
+
+    async def add_event(self, token: str, event: TaskEvent) -> bool:
+        return await super().add_event(token, event)
+
+
+async def test_a_store_whose_add_event_takes_no_body_gets_the_event(
+    anyint_gateway: FakeGateway, tmp_path: Path
+) -> None:
+    path = tmp_path / "tasks.db"
+    options = {"api_key": anyint_gateway.api_key, "base_url": anyint_gateway.url}
+    async with AnyIntMusic(**options, store=_OwnStore(path)) as client:
+        song = await client.generate(prompt="my own store", model=Model.V5)
+    with sqlite3.connect(path) as db:
+        kinds = db.execute("SELECT typeof(body) FROM events").fetchall()
+    assert kinds == [("text",)] * 3  # JSON of the event, as it was given
+    async with AnyIntMusic(**options, store=SQLiteStore(path)) as again:
+        assert await again.task(song.task_id).wait(timeout=5) == song
 
 
 async def test_late_duplicate_to_a_restarted_client_gets_200(
@@ -253,6 +309,37 @@ async def test_concurrent_event_writes_keep_the_first_per_stage_in_order(tmp_pat
                 (Stage.COMPLETE, "#3"),
             ]
         assert await store.pending() == []  # every final event marked its task finished
+    finally:
+        await store.close()
+
+
+async def test_event_writes_sharing_a_commit_come_back_in_arrival_order(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "tasks.db")
+    await store.open()
+    try:
+        # No duplicate: the writes queued behind the first are stored many to a statement,
+        # a token's stages side by side and across the statements' boundaries.
+        tokens = [f"t{i}" for i in range(400)]
+        await asyncio.gather(*(store.save_token(t, TaskKind.MUSIC, 0.0) for t in tokens))
+        await store.add_event("t0", _event("t0", Stage.TEXT, "#0"))  # stored alone, first
+        stages = [Stage.TEXT, Stage.FIRST, Stage.COMPLETE]  # not in alphabetical order
+        writes = [(t, _event(t, s, f"#{n}")) for t in tokens for n, s in enumerate(stages)]
+        async with asyncio.timeout(10):
+            added = await asyncio.gather(*(store.add_event(t, e) for t, e in writes[1:]))
+        assert added == [True] * (len(writes) - 1)
+        for token in tokens:
+            record = await store.load_token(token)
+            assert record is not None
+            assert [(e.stage, e.message) for e in record.events] == [
+                (Stage.TEXT, "#0"),
+                (Stage.FIRST, "#1"),
+                (Stage.COMPLETE, "#2"),
+            ], token
+        # A later event of a token comes after those stored in earlier commits.
+        assert await store.add_event("t1", _event("t1", Stage.ERROR, "#3")) is True
+        record = await store.load_token("t1")
+        assert record is not None
+        assert [e.message for e in record.events] == ["#0", "#1", "#2", "#3"]
     finally:
         await store.close()
 

@@ -6,18 +6,27 @@
   (``pip install 'anyint-music[redis]'``).
 
 Any object with the methods of :class:`TaskStore` can be passed as ``AnyIntMusic(store=...)``.
+One whose ``add_event`` also takes a keyword ``source`` is given the callback body each event
+came in, and can keep it and read the event back with :func:`event_from_callback`.
 """
 
 from typing import TYPE_CHECKING, Any
 
-from ._base import StoredTask, TaskStore
+from ._base import StoredTask, TaskStore, event_from_callback
 from ._memory import MemoryStore
 from ._sqlite import SQLiteStore
 
 if TYPE_CHECKING:
     from ._redis import RedisStore
 
-__all__ = ["MemoryStore", "RedisStore", "SQLiteStore", "StoredTask", "TaskStore"]
+__all__ = [
+    "MemoryStore",
+    "RedisStore",
+    "SQLiteStore",
+    "StoredTask",
+    "TaskStore",
+    "event_from_callback",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -63,6 +64,11 @@ class TaskStore(Protocol):
     ``listen`` delivers what other workers stored for this worker's tokens. It may also have
     ``watch_task(task_id)``: as ``load_task``, and from then on ``listen`` delivers that task's
     events to this worker too (``client.task`` uses it to re-attach at callback speed).
+
+    ``add_event`` may also take a keyword ``source``: it is then given the body (bytes, as
+    received) of the callback an event came in, or ``None`` for an event that came otherwise,
+    and may keep those bytes instead of encoding the event (``SQLiteStore`` does);
+    :func:`event_from_callback` reads the event back from them.
     """
 
     owner_id: str | None
@@ -114,3 +120,30 @@ def event_from_json(data: Any) -> TaskEvent:
     from .._convert import structure
 
     return structure(data, TaskEvent)
+
+
+def event_from_callback(kind: TaskKind, body: bytes) -> TaskEvent:
+    """The event a callback body (the bytes received) reports for a task of ``kind``: what a
+    store that keeps callback bodies reads back."""
+    from .._callbacks import decode_json
+    from .._kinds import parse_callback
+
+    return parse_callback(kind, decode_json(body))
+
+
+class KeepsBodies(Protocol):
+    """A store whose ``add_event`` also takes the callback body an event came in (``source``,
+    the bytes received; ``None`` for an event that came otherwise). It may keep those bytes
+    rather than encode the event, and rebuild the event with :func:`event_from_callback`."""
+
+    async def add_event(
+        self, token: str, event: TaskEvent, *, source: bytes | None = None
+    ) -> bool: ...
+
+
+def keeps_bodies(store: object) -> bool:
+    """Whether ``store.add_event`` takes a ``source`` (see :class:`KeepsBodies`)."""
+    try:
+        return "source" in inspect.signature(store.add_event).parameters  # type: ignore[attr-defined]
+    except (AttributeError, TypeError, ValueError):
+        return False

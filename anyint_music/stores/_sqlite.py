@@ -12,7 +12,14 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple, TypeVar
 
 from .._models import TaskEvent, TaskKind
-from ._base import EventHandler, ResyncHandler, StoredTask, event_from_json, event_to_json
+from ._base import (
+    EventHandler,
+    ResyncHandler,
+    StoredTask,
+    event_from_callback,
+    event_from_json,
+    event_to_json,
+)
 
 T = TypeVar("T")
 
@@ -36,8 +43,23 @@ CREATE TABLE IF NOT EXISTS events (
 """
 
 
-# Tokens per UPDATE: within the 999 bound parameters of older SQLite builds.
+# Tokens per UPDATE, events per INSERT: within the 999 bound parameters of older SQLite builds.
 _MARKED_AT_ONCE = 500
+_INSERTED_AT_ONCE = 249
+
+# An event is stored only if its token is known, once per stage; its seq orders the events of
+# its token (the count before it, plus the rows of its token earlier in the same statement).
+_INSERT_HEAD = (
+    "INSERT OR IGNORE INTO events (token, stage, seq, body) "
+    "SELECT v.column1, v.column2, "
+    "v.column3 + (SELECT COUNT(*) FROM events AS e WHERE e.token = v.column1), v.column4 "
+    "FROM (VALUES "
+)
+_INSERT_TAIL = ") AS v WHERE EXISTS (SELECT 1 FROM tasks AS t WHERE t.token = v.column1)"
+
+
+class _Mixed(Exception):
+    """A statement of several events stored some of them and refused others."""
 
 
 class _Write(NamedTuple):
@@ -45,9 +67,13 @@ class _Write(NamedTuple):
 
     token: str
     stage: str
-    body: str
+    body: str | bytes
     final: bool
     added: asyncio.Future[bool]
+
+
+# (token, stage, body, final): an event write as the database thread sees it.
+_Row = tuple[str, str, "str | bytes", bool]
 
 
 class SQLiteStore:
@@ -62,6 +88,10 @@ class SQLiteStore:
 
     All database work runs on one background thread, never on the event loop.
 
+    A callback's event is stored as the body the service sent (bytes, as received) and read
+    back from it, which spares encoding it again on every callback; an event that came
+    otherwise (a poll) is stored as JSON. Files written by earlier versions read as before.
+
     Args:
         path: the database file; created with its tables if missing, readable by its owner
             only (mode 0600: the callback tokens in it are secrets). SQLite gives its ``-wal``
@@ -73,7 +103,7 @@ class SQLiteStore:
         self._executor: ThreadPoolExecutor | None = None
         self._db: sqlite3.Connection | None = None
         self._queue: list[_Write] = []
-        self._flushing: asyncio.Future[list[bool | Exception]] | None = None  # under way
+        self._flushing: asyncio.Future[Sequence[bool | Exception]] | None = None  # under way
 
     owner_id: str | None = None
 
@@ -157,10 +187,17 @@ class SQLiteStore:
 
         await self._run(write)
 
-    async def add_event(self, token: str, event: TaskEvent) -> bool:
+    async def add_event(self, token: str, event: TaskEvent, *, source: bytes | None = None) -> bool:
+        """Store ``event`` (see :class:`TaskStore`); ``source``, the callback body it came in,
+        is stored as received in its place, and the event is read back from it."""
         if self._executor is None:
             raise RuntimeError("the SQLiteStore is not open")
-        body = json.dumps(event_to_json(event), separators=(",", ":"))
+        # The body received is kept as it is (a BLOB) rather than the event encoded anew (TEXT,
+        # JSON): encoding is the costliest step of a callback's path.
+        if source is None:
+            body: str | bytes = json.dumps(event_to_json(event), separators=(",", ":"))
+        else:
+            body = source
         added: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._queue.append(_Write(token, event.stage.value, body, event.is_final, added))
         if self._flushing is None:
@@ -184,7 +221,9 @@ class SQLiteStore:
         job.add_done_callback(lambda done: self._flushed(batch, done))
         self._flushing = job
 
-    def _flushed(self, batch: list[_Write], job: asyncio.Future[list[bool | Exception]]) -> None:
+    def _flushed(
+        self, batch: list[_Write], job: asyncio.Future[Sequence[bool | Exception]]
+    ) -> None:
         if job.cancelled():  # nobody cancels the job; if it ever is, nobody must hang
             for w in batch:
                 w.added.cancel()
@@ -202,11 +241,13 @@ class SQLiteStore:
                     w.added.set_result(outcome)
         self._flush()  # what was queued meanwhile
 
-    def _commit(self, rows: list[tuple[str, str, str, bool]]) -> list[bool | Exception]:
+    def _commit(self, rows: list[_Row]) -> Sequence[bool | Exception]:
         try:
-            # In order, in one transaction: a second event for a stage sees the first one, and
-            # the seq of each counts the events before it.
-            return list(self._transaction(rows))
+            try:
+                return self._transaction(rows, _INSERTED_AT_ONCE)
+            except _Mixed:
+                # Some rows were refused and some not: which ones, one statement a row tells.
+                return self._transaction(rows, 1)
         except sqlite3.Error:
             if len(rows) == 1:
                 raise
@@ -214,17 +255,19 @@ class SQLiteStore:
         outcomes: list[bool | Exception] = []
         for row in rows:
             try:
-                outcomes.extend(self._transaction([row]))
+                outcomes.extend(self._transaction([row], 1))
             except sqlite3.Error as exc:
                 outcomes.append(exc)
         return outcomes
 
-    def _transaction(self, rows: list[tuple[str, str, str, bool]]) -> list[bool]:
+    def _transaction(self, rows: list[_Row], at_once: int) -> list[bool]:
+        """Store ``rows`` in one transaction, ``at_once`` rows a statement; raises ``_Mixed``
+        (having rolled back) if a statement of several rows stored some and refused others."""
         db = self._db
         assert db is not None
         try:
             db.execute("BEGIN IMMEDIATE")
-            added = [self._insert(db, token, stage, body) for token, stage, body, _ in rows]
+            added = self._insert(db, rows, at_once)
             # The tasks that reached their end, marked in one statement a batch rather than one
             # a row: every statement gives the interpreter lock back to the event loop.
             ended = [row[0] for row, new in zip(rows, added, strict=True) if new and row[3]]
@@ -244,14 +287,31 @@ class SQLiteStore:
         return added
 
     @staticmethod
-    def _insert(db: sqlite3.Connection, token: str, stage: str, body: str) -> bool:
-        cur = db.execute(
-            "INSERT OR IGNORE INTO events (token, stage, seq, body) SELECT ?, ?, "
-            "(SELECT COUNT(*) FROM events WHERE token = ?), ? "
-            "WHERE EXISTS (SELECT 1 FROM tasks WHERE token = ?)",
-            (token, stage, token, body, token),
-        )
-        return cur.rowcount == 1
+    def _insert(db: sqlite3.Connection, rows: list[_Row], at_once: int) -> list[bool]:
+        """Insert the events of ``rows`` in order, inside the caller's transaction; whether
+        each was new (its task known, its stage not stored yet)."""
+        added: list[bool] = []
+        for at in range(0, len(rows), at_once):
+            chunk = rows[at : at + at_once]
+            # The seq of an event counts the events stored for its token before it; the rows of
+            # one statement all see the table as it was, so each adds the rows of its token
+            # that precede it here. Many rows in one statement: each statement gives the
+            # interpreter lock back to the event loop and waits to take it again.
+            params: list[str | bytes | int] = []
+            before: dict[str, int] = {}
+            for token, stage, body, _ in chunk:
+                earlier = before.get(token, 0)
+                before[token] = earlier + 1
+                params += (token, stage, earlier, body)
+            values = ", ".join(("(?, ?, ?, ?)",) * len(chunk))
+            cur = db.execute(_INSERT_HEAD + values + _INSERT_TAIL, params)
+            if cur.rowcount == len(chunk):
+                added += (True,) * len(chunk)
+            elif cur.rowcount == 0:
+                added += (False,) * len(chunk)
+            else:
+                raise _Mixed
+        return added
 
     @staticmethod
     def _load(db: sqlite3.Connection, where: str, key: str) -> StoredTask | None:
@@ -263,8 +323,13 @@ class SQLiteStore:
         bodies = db.execute(
             "SELECT body FROM events WHERE token = ? ORDER BY seq", (row[0],)
         ).fetchall()
-        events = tuple(event_from_json(json.loads(b)) for (b,) in bodies)
-        return StoredTask(row[0], TaskKind(row[1]), row[2], row[3], events)
+        kind = TaskKind(row[1])
+        # A BLOB is a callback body as received; TEXT, an event as JSON.
+        events = tuple(
+            event_from_callback(kind, b) if isinstance(b, bytes) else event_from_json(json.loads(b))
+            for (b,) in bodies
+        )
+        return StoredTask(row[0], kind, row[2], row[3], events)
 
     async def load_token(self, token: str) -> StoredTask | None:
         return await self._run(lambda db: self._load(db, "token", token))

@@ -59,40 +59,6 @@ async def test_results_outlive_the_client(anyint_gateway: FakeGateway, tmp_path:
     assert queries_after == queries_before  # answered from the store, not by polling
 
 
-async def test_callbacks_are_kept_as_received_and_other_events_as_json(
-    anyint_gateway: FakeGateway, tmp_path: Path
-) -> None:
-    path = tmp_path / "tasks.db"
-    options = {"api_key": anyint_gateway.api_key, "base_url": anyint_gateway.url}
-    async with AnyIntMusic(**options, store=SQLiteStore(path)) as client:
-        song = await client.generate(prompt="keep the body", model=Model.V5)
-    sent = {c.stage: c.body for c in anyint_gateway.callbacks}
-    with sqlite3.connect(path) as db:
-        rows = db.execute("SELECT stage, typeof(body), body FROM events ORDER BY seq").fetchall()
-    assert [stage for stage, _, _ in rows] == ["text", "first", "complete"]
-    for stage, kind, body in rows:
-        assert kind == "blob"
-        assert json.loads(body) == sent[stage]  # the body as the service sent it
-
-    # A store that keeps bodies reads each back as the event it carried, in any encoding JSON
-    # may come in, beside events stored as JSON (a poll's, or a file of an earlier version).
-    store = SQLiteStore(tmp_path / "mixed.db")
-    await store.open()
-    try:
-        await store.save_token("tok", TaskKind.MUSIC, 0.0)
-        text = _event("tok", Stage.TEXT, "polled")
-        complete = parse_callback(TaskKind.MUSIC, sent["complete"])
-        assert await store.add_event("tok", text) is True
-        utf16 = json.dumps(sent["complete"], ensure_ascii=False).encode("utf-16")
-        assert await store.add_event("tok", complete, source=utf16) is True
-        record = await store.load_token("tok")
-        assert record is not None
-        assert record.events == (text, complete)
-        assert complete.tracks == song.tracks
-    finally:
-        await store.close()
-
-
 class _OwnStore(SQLiteStore):
     """A store of the user's own whose ``add_event`` takes no ``source``."""
 
@@ -100,18 +66,45 @@ class _OwnStore(SQLiteStore):
         return await super().add_event(token, event)
 
 
-async def test_a_store_whose_add_event_takes_no_body_gets_the_event(
-    anyint_gateway: FakeGateway, tmp_path: Path
+@pytest.mark.parametrize(("store_class", "stored_as"), [(SQLiteStore, "blob"), (_OwnStore, "text")])
+async def test_callbacks_are_stored_as_received_by_a_store_that_takes_the_body(
+    anyint_gateway: FakeGateway, tmp_path: Path, store_class: type[SQLiteStore], stored_as: str
 ) -> None:
     path = tmp_path / "tasks.db"
     options = {"api_key": anyint_gateway.api_key, "base_url": anyint_gateway.url}
-    async with AnyIntMusic(**options, store=_OwnStore(path)) as client:
-        song = await client.generate(prompt="my own store", model=Model.V5)
+    async with AnyIntMusic(**options, store=store_class(path)) as client:
+        song = await client.generate(prompt="keep the body", model=Model.V5)
+    sent = {c.stage: c.body for c in anyint_gateway.callbacks}
     with sqlite3.connect(path) as db:
-        kinds = db.execute("SELECT typeof(body) FROM events").fetchall()
-    assert kinds == [("text",)] * 3  # JSON of the event, as it was given
+        rows = db.execute("SELECT stage, typeof(body), body FROM events ORDER BY seq").fetchall()
+    assert [(stage, kind) for stage, kind, _ in rows] == [
+        (stage, stored_as) for stage in ("text", "first", "complete")
+    ]
+    if stored_as == "blob":
+        assert {stage: json.loads(body) for stage, _, body in rows} == sent  # as sent
     async with AnyIntMusic(**options, store=SQLiteStore(path)) as again:
         assert await again.task(song.task_id).wait(timeout=5) == song
+
+
+async def test_events_stored_either_way_read_back_in_order(tmp_path: Path) -> None:
+    # A body in any encoding JSON may come in, beside an event stored as JSON (a poll's, or
+    # one in a file of an earlier version).
+    body = complete_body("id-tok")
+    complete = parse_callback(TaskKind.MUSIC, body)
+    store = SQLiteStore(tmp_path / "mixed.db")
+    await store.open()
+    try:
+        await store.save_token("tok", TaskKind.MUSIC, 0.0)
+        text = _event("tok", Stage.TEXT, "polled")
+        assert await store.add_event("tok", text) is True
+        utf16 = json.dumps(body, ensure_ascii=False).encode("utf-16")
+        assert await store.add_event("tok", complete, source=utf16) is True
+        record = await store.load_token("tok")
+        assert record is not None
+        assert record.events == (text, complete)
+        assert len(complete.tracks) == 2
+    finally:
+        await store.close()
 
 
 async def test_late_duplicate_to_a_restarted_client_gets_200(
@@ -285,30 +278,40 @@ def _event(token: str, stage: Stage, message: str = "") -> TaskEvent:
     return TaskEvent(f"id-{token}", TaskKind.MUSIC, stage, message=message)
 
 
+async def _write_concurrently(
+    store: SQLiteStore, tokens: list[str], stages: list[Stage]
+) -> tuple[list[tuple[str, TaskEvent]], list[bool]]:
+    """Save ``tokens``, then write ``stages`` for each (message ``#n``) all at once: the first
+    write commits alone, and all the others queue behind it and share the next commit."""
+    await asyncio.gather(*(store.save_token(t, TaskKind.MUSIC, 0.0) for t in tokens))
+    writes = [(t, _event(t, s, f"#{n}")) for t in tokens for n, s in enumerate(stages)]
+    async with asyncio.timeout(10):
+        added = await asyncio.gather(*(store.add_event(t, e) for t, e in writes))
+    return writes, added
+
+
+async def _assert_stored(store: SQLiteStore, tokens: list[str], expected: list[str]) -> None:
+    """Each token holds the stages ``expected`` (by message) in arrival order, and its final
+    event marked it finished."""
+    for token in tokens:
+        # bind reads what add_event committed, in arrival order
+        events = await store.bind(token, f"id-{token}")
+        assert [e.message for e in events] == expected, token
+    assert await store.pending() == []  # every final event marked its task finished
+
+
 async def test_concurrent_event_writes_keep_the_first_per_stage_in_order(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "tasks.db")
     await store.open()
     try:
-        # 600 tasks: their final events share a commit, more than one UPDATE's worth of them.
+        # 600 tasks: their final events share a commit, more than one UPDATE's worth of them;
+        # both copies of a token's `first` race inside one transaction.
         tokens = [f"t{i}" for i in range(600)]
-        await asyncio.gather(*(store.save_token(t, TaskKind.MUSIC, 0.0) for t in tokens))
-        # The first write commits alone; all the others queue behind it and share the next
-        # commit, so both copies of a token's `first` race inside one transaction.
         stages = [Stage.TEXT, Stage.FIRST, Stage.FIRST, Stage.COMPLETE]
-        writes = [(t, _event(t, s, f"#{n}")) for t in tokens for n, s in enumerate(stages)]
-        writes.append(("never-saved", _event("never-saved", Stage.TEXT)))
-        async with asyncio.timeout(10):
-            added = await asyncio.gather(*(store.add_event(t, e) for t, e in writes))
-        assert added == [e.message != "#2" for _, e in writes[:-1]] + [False]
-        for token in tokens:
-            # bind reads what add_event committed, in arrival order
-            events = await store.bind(token, f"id-{token}")
-            assert [(e.stage, e.message) for e in events] == [
-                (Stage.TEXT, "#0"),
-                (Stage.FIRST, "#1"),
-                (Stage.COMPLETE, "#3"),
-            ]
-        assert await store.pending() == []  # every final event marked its task finished
+        writes, added = await _write_concurrently(store, tokens, stages)
+        assert added == [e.message != "#2" for _, e in writes]
+        assert await store.add_event("never-saved", _event("never-saved", Stage.TEXT)) is False
+        await _assert_stored(store, tokens, ["#0", "#1", "#3"])
     finally:
         await store.close()
 
@@ -317,29 +320,18 @@ async def test_event_writes_sharing_a_commit_come_back_in_arrival_order(tmp_path
     store = SQLiteStore(tmp_path / "tasks.db")
     await store.open()
     try:
-        # No duplicate: the writes queued behind the first are stored many to a statement,
-        # a token's stages side by side and across the statements' boundaries.
+        # No duplicate: the writes that share a commit are stored many to a statement, a
+        # token's stages side by side and across the statements' boundaries, in an order
+        # that is not the alphabetical one.
         tokens = [f"t{i}" for i in range(400)]
-        await asyncio.gather(*(store.save_token(t, TaskKind.MUSIC, 0.0) for t in tokens))
-        await store.add_event("t0", _event("t0", Stage.TEXT, "#0"))  # stored alone, first
-        stages = [Stage.TEXT, Stage.FIRST, Stage.COMPLETE]  # not in alphabetical order
-        writes = [(t, _event(t, s, f"#{n}")) for t in tokens for n, s in enumerate(stages)]
-        async with asyncio.timeout(10):
-            added = await asyncio.gather(*(store.add_event(t, e) for t, e in writes[1:]))
-        assert added == [True] * (len(writes) - 1)
-        for token in tokens:
-            record = await store.load_token(token)
-            assert record is not None
-            assert [(e.stage, e.message) for e in record.events] == [
-                (Stage.TEXT, "#0"),
-                (Stage.FIRST, "#1"),
-                (Stage.COMPLETE, "#2"),
-            ], token
+        writes, added = await _write_concurrently(
+            store, tokens, [Stage.TEXT, Stage.FIRST, Stage.COMPLETE]
+        )
+        assert added == [True] * len(writes)
         # A later event of a token comes after those stored in earlier commits.
         assert await store.add_event("t1", _event("t1", Stage.ERROR, "#3")) is True
-        record = await store.load_token("t1")
-        assert record is not None
-        assert [e.message for e in record.events] == ["#0", "#1", "#2", "#3"]
+        await _assert_stored(store, tokens[2:], ["#0", "#1", "#2"])
+        await _assert_stored(store, ["t1"], ["#0", "#1", "#2", "#3"])
     finally:
         await store.close()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import ssl
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Self, TypeVar, overload
@@ -248,9 +248,12 @@ class AnyIntMusic:
             lambda: self._create(route, args, kwargs), kwargs.get("timeout")
         )
 
-    async def _submit(self, route: Route[..., R], args: Args, kwargs: Kwargs) -> Task[R]:
+    def _submit(self, route: Route[..., R], args: Args, kwargs: Kwargs) -> Awaitable[Task[R]]:
+        # Not a coroutine of its own: the method made in _routes awaits what this returns.
         timeout = kwargs.get("timeout")
-        return await self._waits.submit(lambda: self._create(route, args, kwargs), timeout)
+        if timeout is None:  # the usual call: no deadline to keep, nothing in between
+            return self._create(route, args, kwargs)
+        return self._waits.submit(lambda: self._create(route, args, kwargs), timeout)
 
     async def _create(self, route: Route[..., R], args: Args, kwargs: Kwargs) -> Task[R]:
         fields = route.fields(args, kwargs)  # checked before anything is sent

@@ -53,9 +53,10 @@ class Housekeeping:
         self._by_task = compacted(self._by_task)
         self._finished = compacted(self._finished)
 
-    def _expire(self) -> None:
+    def _expire(self, now: float | None = None) -> None:
         # The loop's clock, which stamps TaskState.created: a loop may keep its own time.
-        now = asyncio.get_running_loop().time()
+        if now is None:
+            now = asyncio.get_running_loop().time()
         cutoff = now - self._retention
         finished = self._finished
         while finished:

@@ -7,7 +7,7 @@ import json
 import logging
 import random
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import aiohttp
@@ -125,13 +125,15 @@ def unwrap(status: int, body: Any, text: str) -> Any:
     """The ``data`` of a successful answer; raises the mapped :class:`APIError` otherwise."""
     if status >= 300:
         raise make_error(status, body, text)
-    if not isinstance(body, Mapping):
+    # dict first: an ABC's isinstance is a Python call, and every answer is a dict.
+    if body.__class__ is not dict and not isinstance(body, Mapping):
         raise errors.MalformedResponseError(
             f"expected a JSON object, got: {(text or '').strip()[:200] or 'empty body'}",
             status=status,
             hint=_HINTS[errors.MalformedResponseError],
         )
-    if isinstance(body.get("error"), Mapping):
+    error = body.get("error")
+    if error is not None and isinstance(error, Mapping):
         raise make_error(status, body, text)
     if "code" in body:
         try:
@@ -143,6 +145,45 @@ def unwrap(status: int, body: Any, text: str) -> Any:
         if code != 200:
             raise make_error(status, body, text)
     return body.get("data", body)
+
+
+_DECODER: Any = json.JSONDecoder()  # json.loads's own settings
+_scan: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once
+
+
+def _loads(text: str) -> Any:
+    """``json.loads(text)``, reading a text with nothing around its value (every answer the
+    gateway sends) without the two whitespace matches and the wrappers around the scanner."""
+    try:
+        value, end = _scan(text, 0)
+    except StopIteration:  # whitespace first, or not JSON: json.loads decides (and says why)
+        return json.loads(text)
+    if end != len(text):  # something after the value
+        return json.loads(text)
+    return value
+
+
+def _body_encoder() -> Callable[[Any], str]:
+    """``json.dumps`` for the session's request bodies: the same C encoder with json.dumps's
+    defaults, made once, where json.dumps makes one per call through three Python frames.
+    It keeps no record of the containers it is in (``check_circular``): a body is one flat
+    object of strings, numbers and booleans. ``json.dumps`` itself where there is no C
+    encoder."""
+    try:
+        from _json import make_encoder
+    except ImportError:  # pragma: no cover - CPython has it
+        return json.dumps
+    default = json.JSONEncoder().default
+    ascii_only = json.encoder.encode_basestring_ascii
+    encode = make_encoder(None, default, ascii_only, None, ": ", ", ", False, False, True)
+
+    def dumps(value: Any) -> str:
+        return "".join(encode(value, 0))
+
+    return dumps
+
+
+_dumps = _body_encoder()
 
 
 class Expired(Exception):  # a signal between the transport and the submit
@@ -193,6 +234,7 @@ class Transport:
                 "Accept": "application/json",
             },
             timeout=self._timeout,
+            json_serialize=_dumps,
         )
 
     async def close(self) -> None:
@@ -238,7 +280,9 @@ class Transport:
         failure: errors.APIError | errors.APIConnectionError | None = None
         while True:
             try:
-                if deadline is None:  # the usual case: no timeout object to spend
+                if throttle.take(creates_task=creates_task):
+                    pass  # the usual case: a slot at once, no coroutine or timeout to spend
+                elif deadline is None:
                     await throttle.acquire(creates_task=creates_task)
                 else:
                     async with asyncio.timeout_at(deadline):
@@ -337,10 +381,11 @@ class Transport:
                 sent=True,
             ) from exc
         try:
-            body = json.loads(text) if text else None
+            body = _loads(text) if text else None
         except ValueError:
             body = None
-        log.debug("%s %s -> %s", method, path, status, extra={"route": path, "status": status})
+        if log.isEnabledFor(logging.DEBUG):  # spare every request the record's extra fields
+            log.debug("%s %s -> %s", method, path, status, extra={"route": path, "status": status})
         try:
             return unwrap(status, body, text)
         except errors.APIError as exc:

@@ -55,6 +55,10 @@ class State(enum.Enum):
     CLOSED = "closed"
 
 
+# Read off the Enum class, a member costs a descriptor call: every submit checks the state.
+_OPEN = State.OPEN
+
+
 class Parts:
     """The parts of one client, and whether they run (``state``)."""
 
@@ -109,13 +113,15 @@ class Parts:
             self.registry,
             self.transport,
             self.uploads,
-            is_open=lambda: self.state is State.OPEN,
+            is_open=lambda: self.state is _OPEN,
             share_for=s.timeout,
         )
         self.public_url: str | None = None
 
     def ensure_open(self) -> None:
         """Raise ``ClientClosedError`` unless the client is open."""
+        if self.state is _OPEN:
+            return
         if self.state is State.UNOPENED:
             raise ClientClosedError(
                 "the client is not open: use 'async with AnyIntMusic() as client:' "

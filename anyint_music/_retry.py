@@ -147,6 +147,19 @@ class Throttle:
         self._window_lock = asyncio.Lock()
         self._window_moved = asyncio.Event()
 
+    def take(self, *, creates_task: bool) -> bool:
+        """Take a slot if that needs no wait: no pause, room in flight and no rate-limit window
+        to queue for (the usual case). ``False``: :meth:`acquire` does the rest."""
+        if self._closed or self._in_flight >= self._limit:
+            return False
+        if creates_task and self._rate_limit is not None:
+            return False
+        paused = self._pause_until != -math.inf  # else never paused: no clock to read
+        if paused and self._pause_until - asyncio.get_running_loop().time() > 0:
+            return False
+        self._in_flight += 1
+        return True
+
     async def acquire(self, *, creates_task: bool) -> None:
         """Wait for a slot; raise ClientClosedError if the client closes meanwhile."""
         loop = asyncio.get_running_loop()
@@ -206,19 +219,20 @@ class Throttle:
         self._give_back(rate_limited=rate_limited, wait=wait)
 
     def _give_back(self, *, rate_limited: bool, wait: float | None) -> None:
-        now = asyncio.get_running_loop().time()
         self._in_flight -= 1
         if rate_limited:
+            now = asyncio.get_running_loop().time()
             self._last_rate_answer = now
             self._limit = max(1.0, min(self._limit, self._in_flight + 1.0) / 2)
             if wait is not None:
                 self._pause_until = max(self._pause_until, now + wait)
-        elif self._limit != math.inf:
-            if now - self._last_rate_answer > self.QUIET:
+        elif self._limit != math.inf:  # else no limit to lift: no clock to read
+            if asyncio.get_running_loop().time() - self._last_rate_answer > self.QUIET:
                 self._limit = math.inf
             else:
                 self._limit += 1.0 / self._limit
-        self._wake()
+        if self._waiters:
+            self._wake()
 
     def _wake(self) -> None:
         free = self._limit - self._in_flight

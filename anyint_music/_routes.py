@@ -20,7 +20,7 @@ import attrs
 
 from . import _arguments as arguments
 from . import _arguments_transform as transform
-from ._convert import WireFormatError, structure
+from ._convert import WireFormatError, request_writer, structure
 from ._kinds import KINDS, read_persona
 from ._models import (
     AddInstrumentalRequest,
@@ -75,6 +75,8 @@ class Route(Generic[P, R]):
             request, that task's id (the client attaches to it), else ``None``.
         immediate: for a task route whose answer may already be the result (the persona
             route, synchronous upstream), that result, else ``None`` (a task id to wait for).
+        local_files: whether its fields may hold a local file to share (its request has an
+            ``upload_url``); the others skip looking for one.
     """
 
     arguments: Callable[P, Mapping[str, Any]]
@@ -86,6 +88,11 @@ class Route(Generic[P, R]):
     refusal: Callable[[Any], Exception | None] | None = None
     existing: Callable[[BadRequestError], str | None] | None = None
     immediate: Callable[[Any], Any] | None = None
+    local_files: bool = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        names = {f.name for f in attrs.fields(self.request)}
+        object.__setattr__(self, "local_files", "upload_url" in names)
 
     @property
     def method(self) -> str:
@@ -108,6 +115,11 @@ class Route(Generic[P, R]):
     def body(self, fields: Mapping[str, Any], **more: Any) -> Any:
         """The request model of these fields (and ``call_back_url`` for a task)."""
         return self.request(**fields, **more)
+
+    def wire(self, fields: Mapping[str, Any], more: Mapping[str, Any]) -> dict[str, Any]:
+        """The JSON object of :meth:`body`'s request model (``more``: ``call_back_url`` for a
+        task), without making the model."""
+        return request_writer(self.request)({**fields, **more} if more else fields)
 
     def answer(self, data: Any) -> R:
         """The result of a route answered at once, from the envelope's ``data``."""

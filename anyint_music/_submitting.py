@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from ._callbacks import CALLBACK_PREFIX
-from ._convert import to_wire
 from ._http import Expired, Transport
 from ._registry import TaskRegistry
 from ._retry import certainly_no_task
@@ -82,9 +81,7 @@ class Submitter:
 
     async def ask(self, route: Route[..., Any], fields: Mapping[str, Any]) -> Any:
         """POST a route answered at once; its result."""
-        data = await self._transport.request(
-            "POST", route.path, json_body=to_wire(route.body(fields))
-        )
+        data = await self._transport.request("POST", route.path, json_body=route.wire(fields, {}))
         return route.answer(data)
 
     async def submit(self, route: Route[..., Any], fields: Mapping[str, Any]) -> TaskState:
@@ -98,18 +95,23 @@ class Submitter:
             # say) must not inherit the deadline of the call that submitted.
             _DEADLINE.set(None)
         at = None if limit is None else limit[0]
-        if limit is None:
-            state = await self._registry.new(kind)
+        registry = self._registry
+        if registry.instant:  # nothing to wait for, so no deadline to keep
+            state = registry.mint(kind)
+        elif limit is None:
+            state = await registry.new(kind)
         else:
             try:
                 async with asyncio.timeout_at(limit[0]):
-                    state = await self._registry.new(kind)
+                    state = await registry.new(kind)
             except TimeoutError:  # the store was slow: nothing was sent
                 raise TaskTimeoutError(None, limit[1], sent=False) from None
         callback_url = f"{self.public_url}{CALLBACK_PREFIX}{state.token}"
         try:
-            fields = self._share(fields, state, self._share_for if limit is None else limit[1])
-            body = to_wire(route.body(fields, call_back_url=callback_url))
+            if route.local_files:
+                seconds = self._share_for if limit is None else limit[1]
+                fields = self._share(fields, state, seconds)
+            body = route.wire(fields, {"call_back_url": callback_url})
         except BaseException:  # nothing was sent: the token (and any file shared) goes
             await self._forget(state)
             raise
@@ -138,7 +140,10 @@ class Submitter:
             raise
         if not self._is_open():
             raise ReceiverClosedError(task_id)
-        await self._registry.bind(state, task_id)
+        if registry.instant:
+            registry.bind_now(state, task_id)
+        else:
+            await registry.bind(state, task_id)
         if log.isEnabledFor(logging.INFO):  # spare the hot path the record's extra fields
             log.info(
                 "submitted %s task %s",
@@ -183,7 +188,8 @@ class Submitter:
 
 
 def _task_id(data: Any, path: str) -> str:
-    task_id = data.get("taskId") if isinstance(data, Mapping) else None
+    mapping = data.__class__ is dict or isinstance(data, Mapping)  # dict: skip the ABC
+    task_id = data.get("taskId") if mapping else None
     if not isinstance(task_id, str) or not task_id:
         raise MalformedResponseError(
             f"{path} answered success without a task id (data: {data!r:.200})",

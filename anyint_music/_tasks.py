@@ -43,7 +43,7 @@ class TaskState:
         cls, kind: TaskKind, *, token: str | None = None, task_id: str | None = None
     ) -> TaskState:
         loop = asyncio.get_running_loop()
-        return cls(kind, loop.create_future(), loop.time(), token=token, task_id=task_id)
+        return cls(kind, loop.create_future(), loop.time(), token, task_id)  # positional: cheaper
 
     def succeed(self, result: Any) -> None:
         """End the wait with ``result``."""
@@ -182,7 +182,7 @@ class Task(Generic[R]):
 
     __slots__ = ("__weakref__", "_deadlines", "_state", "_timeout")
 
-    def __init__(self, state: TaskState, *, timeout: float, deadlines: Deadlines) -> None:
+    def __init__(self, state: TaskState, timeout: float, deadlines: Deadlines) -> None:
         self._state = state
         self._timeout = timeout
         self._deadlines = deadlines

@@ -38,6 +38,8 @@ def limits(model: Model) -> Mapping[str, int]:
 
 def enum_value(enum: type[E], value: Any, field: str) -> E:
     """``value`` as a member of ``enum``, accepting the member or its wire string."""
+    if value.__class__ is enum:  # the member itself: spare Enum's call machinery
+        return value
     try:
         return enum(value)
     except ValueError:
@@ -114,14 +116,41 @@ def boolean(value: Any, field: str) -> bool:
     return value
 
 
-def _tuning(a: Mapping[str, Any]) -> dict[str, Any]:
-    """The optional tuning arguments common to the song routes, checked."""
-    return {
-        "persona_id": a["persona_id"],
-        "persona_model": optional_enum(PersonaModel, a["persona_model"], "persona_model"),
-        "negative_tags": optional_text(a["negative_tags"], "negative_tags"),
-        **_weights(a),
-    }
+_TUNING = (
+    "persona_id",
+    "persona_model",
+    "negative_tags",
+    "vocal_gender",
+    "style_weight",
+    "weirdness_constraint",
+    "audio_weight",
+)
+# Every field of a song route, unset. Its checked fields start as a copy: whole from the start
+# (filling it in never grows the dict), and already right for the tuning not given.
+_GENERATE = dict.fromkeys(("custom_mode", "instrumental", "model", "prompt", "style", "title"))
+_GENERATE.update(dict.fromkeys(_TUNING))
+_EXTENSION = dict.fromkeys(("default_param_flag", "model", "prompt", "style", "title"))
+_EXTENSION.update(dict.fromkeys(("continue_at", *_TUNING)))
+
+
+def _tuning(a: Mapping[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+    """``fields`` (a copy of ``_GENERATE`` or ``_EXTENSION``) with the optional tuning
+    arguments common to the song routes, checked."""
+    if (
+        a["persona_id"] is None
+        and a["persona_model"] is None
+        and a["negative_tags"] is None
+        and a["vocal_gender"] is None
+        and a["style_weight"] is None
+        and a["weirdness_constraint"] is None
+        and a["audio_weight"] is None
+    ):
+        return fields  # the usual call: none given, nothing to check or set
+    fields["persona_id"] = a["persona_id"]
+    fields["persona_model"] = optional_enum(PersonaModel, a["persona_model"], "persona_model")
+    fields["negative_tags"] = optional_text(a["negative_tags"], "negative_tags")
+    fields.update(_weights(a))
+    return fields
 
 
 def custom_fields(
@@ -166,22 +195,21 @@ def generate(a: Mapping[str, Any]) -> dict[str, Any]:
     else:
         required_text(prompt, "prompt", "a description of the song, in simple mode")
         max_length(prompt, "prompt", SIMPLE_PROMPT_MAX, "simple mode")
-        for field in ("style", "title", "persona_id"):
-            if a[field]:
-                raise InvalidRequestError(
-                    f"{field} is only used in custom mode; pass custom_mode=True "
-                    f"(with style and title) or leave {field} out",
-                    field=field,
-                )
-    return {
-        "custom_mode": custom_mode,
-        "instrumental": instrumental,
-        "model": chosen,
-        "prompt": a["prompt"],
-        "style": a["style"],
-        "title": a["title"],
-        **_tuning(a),
-    }
+        if a["style"] or a["title"] or a["persona_id"]:
+            field = next(f for f in ("style", "title", "persona_id") if a[f])
+            raise InvalidRequestError(
+                f"{field} is only used in custom mode; pass custom_mode=True "
+                f"(with style and title) or leave {field} out",
+                field=field,
+            )
+    fields = _GENERATE.copy()
+    fields["custom_mode"] = custom_mode
+    fields["instrumental"] = instrumental
+    fields["model"] = chosen
+    fields["prompt"] = a["prompt"]
+    fields["style"] = a["style"]
+    fields["title"] = a["title"]
+    return _tuning(a, fields)
 
 
 def extend(a: Mapping[str, Any]) -> dict[str, Any]:
@@ -245,15 +273,14 @@ def _extension(
                 field="continue_at",
             )
         continue_at = positive_number(continue_at, "continue_at")
-    return {
-        "default_param_flag": flag,
-        "model": chosen,
-        "prompt": a["prompt"],
-        "style": a["style"],
-        "title": a["title"],
-        "continue_at": continue_at,
-        **_tuning(a),
-    }
+    fields = _EXTENSION.copy()
+    fields["default_param_flag"] = flag
+    fields["model"] = chosen
+    fields["prompt"] = a["prompt"]
+    fields["style"] = a["style"]
+    fields["title"] = a["title"]
+    fields["continue_at"] = continue_at
+    return _tuning(a, fields)
 
 
 def upload_cover(a: Mapping[str, Any]) -> dict[str, Any]:

@@ -32,7 +32,7 @@ class Waits:
     def handle(self, state: TaskState, timeout: float | None = None) -> Task[Any]:
         """The handle of ``state``; ``timeout`` is its default wait (else the client's)."""
         limit = self._timeout if timeout is None else timeout
-        return Task(state, timeout=limit, deadlines=self._deadlines)
+        return Task(state, limit, self._deadlines)  # positional: cheaper, once per submit
 
     async def submit(
         self, submit: Callable[[], Awaitable[Task[R]]], timeout: float | None

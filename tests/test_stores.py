@@ -27,6 +27,7 @@ from anyint_music import (
 from anyint_music._kinds import parse_callback
 from anyint_music._registry import TaskRegistry
 from anyint_music.stores import MemoryStore, SQLiteStore, TaskStore
+from anyint_music.stores._base import keeps_bodies
 from anyint_music.testing import FakeGateway
 
 WORKER = Path(__file__).with_name("_worker.py")
@@ -64,6 +65,22 @@ class _OwnStore(SQLiteStore):
 
     async def add_event(self, token: str, event: TaskEvent) -> bool:
         return await super().add_event(token, event)
+
+
+class _Positional:
+    async def add_event(self, token: str, event: TaskEvent, source: bytes, /) -> bool: ...
+
+
+class _Required:
+    async def add_event(self, token: str, event: TaskEvent, *, source: bytes) -> bool: ...
+
+
+def test_only_a_store_that_takes_source_by_keyword_and_can_do_without_it_gets_bodies(
+    tmp_path: Path,
+) -> None:
+    assert keeps_bodies(SQLiteStore(tmp_path / "x.db"))
+    for store in (_OwnStore(tmp_path / "x.db"), _Positional(), _Required(), MemoryStore()):
+        assert not keeps_bodies(store), store
 
 
 @pytest.mark.parametrize(("store_class", "stored_as"), [(SQLiteStore, "blob"), (_OwnStore, "text")])

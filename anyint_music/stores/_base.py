@@ -65,10 +65,10 @@ class TaskStore(Protocol):
     ``watch_task(task_id)``: as ``load_task``, and from then on ``listen`` delivers that task's
     events to this worker too (``client.task`` uses it to re-attach at callback speed).
 
-    ``add_event`` may also take a keyword ``source``: it is then given the body (bytes, as
-    received) of the callback an event came in, or ``None`` for an event that came otherwise,
-    and may keep those bytes instead of encoding the event (``SQLiteStore`` does);
-    :func:`event_from_callback` reads the event back from them.
+    ``add_event`` may also take a keyword ``source`` with a default: it is then given the body
+    (bytes, as received) of the callback an event came in, and may keep those bytes instead of
+    encoding the event (``SQLiteStore`` does); :func:`event_from_callback` reads the event back
+    from them. An event that came otherwise (a poll) comes without ``source``.
     """
 
     owner_id: str | None
@@ -142,8 +142,14 @@ class KeepsBodies(Protocol):
 
 
 def keeps_bodies(store: object) -> bool:
-    """Whether ``store.add_event`` takes a ``source`` (see :class:`KeepsBodies`)."""
+    """Whether ``store.add_event`` takes ``source`` by keyword, with a default (see
+    :class:`KeepsBodies`): only then can it be given the body, and left without one."""
     try:
-        return "source" in inspect.signature(store.add_event).parameters  # type: ignore[attr-defined]
+        param = inspect.signature(store.add_event).parameters.get("source")  # type: ignore[attr-defined]
     except (AttributeError, TypeError, ValueError):
         return False
+    return (
+        param is not None
+        and param.kind in (param.KEYWORD_ONLY, param.POSITIONAL_OR_KEYWORD)
+        and param.default is not param.empty
+    )

@@ -6,8 +6,9 @@
   (``pip install 'anyint-music[redis]'``).
 
 Any object with the methods of :class:`TaskStore` can be passed as ``AnyIntMusic(store=...)``.
-One whose ``add_event`` also takes a keyword ``source`` is given the callback body each event
-came in, and can keep it and read the event back with :func:`event_from_callback`.
+One whose ``add_event`` also takes a keyword ``source`` (with a default) is given the callback
+body each event came in, and can keep it and read the event back with
+:func:`event_from_callback`.
 """
 
 from typing import TYPE_CHECKING, Any

@@ -20,7 +20,7 @@ import attrs
 
 from . import _arguments as arguments
 from . import _arguments_transform as transform
-from ._convert import WireFormatError, request_writer, structure
+from ._convert import WireFormatError, structure
 from ._kinds import KINDS, read_persona
 from ._models import (
     AddInstrumentalRequest,
@@ -49,6 +49,7 @@ from ._models import (
     VocalRemovalRequest,
     WavResult,
 )
+from ._request_writer import request_writer
 from ._tasks import Task
 from .errors import BadRequestError, MalformedResponseError, TaskFailedError
 

@@ -11,7 +11,15 @@ import pytest
 from _helpers import callback_url, post
 from yarl import URL
 
-from anyint_music import AnyIntMusic, Model, Stage, TaskFailedError, TaskTimeoutError
+from anyint_music import (
+    AnyIntMusic,
+    Model,
+    MusicResult,
+    Stage,
+    Task,
+    TaskFailedError,
+    TaskTimeoutError,
+)
 from anyint_music.testing import FakeGateway
 
 
@@ -46,6 +54,13 @@ def music(
     return {"code": code, "msg": "ok", "data": {"callbackType": stage, key: task_id, "data": items}}
 
 
+async def _untouched_then_resolved(task: Task[MusicResult], url: str) -> None:
+    """The refused request left ``task`` waiting, and its real callback still resolves it."""
+    assert not task.done()
+    assert (await post(url, music(task.id)))[0] == 200
+    assert len((await task.wait(timeout=5)).tracks) == 2
+
+
 async def test_unknown_token_is_404_and_touches_nothing(
     quiet_gateway: FakeGateway, anyint_client: AnyIntMusic
 ) -> None:
@@ -54,9 +69,7 @@ async def test_unknown_token_is_404_and_touches_nothing(
     base = url.rsplit("/", 1)[0]
     status, _ = await post(base + "/not-a-real-token", music(task.id))
     assert status == 404
-    assert not task.done()
-    assert (await post(url, music(task.id)))[0] == 200
-    assert len((await task).tracks) == 2
+    await _untouched_then_resolved(task, url)
 
 
 async def test_wrong_task_id_for_token_is_409_and_the_real_one_still_resolves(
@@ -133,9 +146,7 @@ async def test_malformed_body_is_400_and_the_task_still_resolves(
     )
     assert status == 400, text
     assert "malformed" in text
-    assert not task.done()
-    assert (await post(url, music(task.id)))[0] == 200
-    assert len((await task.wait(timeout=5)).tracks) == 2
+    await _untouched_then_resolved(task, url)
 
 
 async def test_oversized_body_is_413(quiet_gateway: FakeGateway) -> None:
@@ -210,9 +221,7 @@ async def test_an_expectation_other_than_100_continue_is_417_and_touches_nothing
     url = callback_url(quiet_gateway)
     status, _ = await post(url, music(task.id), headers={"Expect": "something-else"})
     assert status == 417
-    assert not task.done()
-    assert (await post(url, music(task.id)))[0] == 200
-    assert len((await task.wait(timeout=5)).tracks) == 2
+    await _untouched_then_resolved(task, url)
 
 
 async def test_paths_beside_the_callback_route_are_404_or_405(
@@ -226,9 +235,7 @@ async def test_paths_beside_the_callback_route_are_404_or_405(
     assert (await post(base.rsplit("/", 2)[0] + "/elsewhere", music(task.id)))[0] == 404
     assert (await post(base + "/probe/abc", music(task.id)))[0] == 405
     assert (await post(base + "/files/abc/a.mp3", music(task.id)))[0] == 405
-    assert not task.done()
-    assert (await post(url, music(task.id)))[0] == 200
-    assert len((await task.wait(timeout=5)).tracks) == 2
+    await _untouched_then_resolved(task, url)
 
 
 async def test_duplicates_answer_200_and_resolve_once(
